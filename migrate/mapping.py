@@ -1,0 +1,238 @@
+"""The declarative mapping table: values paths -> accelerator, components, literals, patches.
+
+The table is data (``mappings/<chart>/<version>/mapping.yaml``, validated by
+``schemas/mapping.schema.json``); this module only reads and evaluates it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from migrate.errors import InputError
+from migrate.resources import CHART, data_dir
+
+ROLES = ("decode", "prefill")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    paths: tuple[str, ...]
+    to: str
+    component: str | None = None
+    literal: str | None = None
+    groups: tuple[str, ...] = ()
+    why: str | None = None
+
+    @cached_property
+    def patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(_compile(p) for p in _expand_roles(self.paths))
+
+
+@dataclass(frozen=True)
+class PatchGroup:
+    name: str
+    at: tuple[str, ...]
+
+    def claims(self, pointer: str) -> bool:
+        parts = pointer.split("/")
+        for prefix in self.at:
+            want = prefix.split("/")
+            if len(parts) >= len(want) and all(w in ("*", p) for w, p in zip(want, parts)):
+                return True
+        return False
+
+
+@dataclass
+class Table:
+    chart: str
+    version: str
+    accelerator_default: str
+    accelerator_dirs: dict[str, str]
+    components: list[tuple[str, dict]]
+    patch_groups: list[PatchGroup]
+    entries: list[Entry]
+    source: Path = field(default_factory=Path)
+
+    def accelerator_dir(self, values: dict) -> str:
+        """The library accelerator for the global ``accelerator.type``."""
+        kind = lookup(values, "accelerator.type")
+        if not kind or not isinstance(kind, str):
+            kind = "nvidia"
+        return self.accelerator_dirs.get(kind, self.accelerator_default)
+
+    def chosen_components(self, values: dict) -> list[str]:
+        return [name for name, when in self.components if holds(when, values)]
+
+    def group_for(self, pointer: str) -> str:
+        for group in self.patch_groups:
+            if group.claims(pointer):
+                return group.name
+        return "other"
+
+    def entry_for(self, leaf: str) -> Entry | None:
+        """The first entry that covers the leaf path (list indices written ``[N]``)."""
+        generic = re.sub(r"\[\d+\]", "[*]", leaf)
+        for entry in self.entries:
+            if any(p.match(generic) for p in entry.patterns):
+                return entry
+        return None
+
+    def literal_entries(self) -> list[Entry]:
+        return [e for e in self.entries if e.to == "literal"]
+
+
+def load_table(version: str) -> Table:
+    """Load and validate the mapping table of a chart version."""
+    path = data_dir("mappings") / CHART / version / "mapping.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
+    schema = json.loads((data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(raw))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "(top)"
+        raise InputError(f"invalid mapping table: {error.message}", file=str(path), key=key)
+    table = Table(
+        chart=raw["chart"],
+        version=raw["version"],
+        accelerator_default=raw["accelerators"]["default"],
+        accelerator_dirs=dict(raw["accelerators"]["dirs"]),
+        components=[(c["name"], c["when"]) for c in raw["components"]],
+        patch_groups=[PatchGroup(g["name"], tuple(g["at"])) for g in raw["patch_groups"]],
+        entries=[_entry(e) for e in raw["entries"]],
+        source=path,
+    )
+    _check_references(table)
+    return table
+
+
+def _entry(raw: dict) -> Entry:
+    return Entry(
+        id=raw["id"],
+        paths=tuple(raw["paths"]),
+        to=raw["to"],
+        component=raw.get("component"),
+        literal=raw.get("literal"),
+        groups=tuple(raw.get("groups", ())),
+        why=raw.get("why"),
+    )
+
+
+def _check_references(table: Table) -> None:
+    groups = {g.name for g in table.patch_groups}
+    components = {name for name, _ in table.components}
+    for index, entry in enumerate(table.entries):
+        for group in entry.groups:
+            if group not in groups:
+                raise InputError(f"entry {entry.id!r} names unknown patch group {group!r}",
+                                 file=str(table.source), key=f"entries.{index}.groups")
+        if entry.component and entry.component not in components:
+            raise InputError(f"entry {entry.id!r} names unknown component {entry.component!r}",
+                             file=str(table.source), key=f"entries.{index}.component")
+
+
+# --- values paths --------------------------------------------------------------------------
+
+
+def lookup(values: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path, or ``default`` when any step is missing."""
+    node = values
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def leaves(values: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every leaf of a values tree as (path, value); empty maps and lists are leaves too."""
+    if isinstance(values, dict) and values:
+        out: list[tuple[str, Any]] = []
+        for key, value in values.items():
+            out.extend(leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(values, list) and values:
+        out = []
+        for index, value in enumerate(values):
+            out.extend(leaves(value, f"{prefix}[{index}]"))
+        return out
+    return [(prefix, values)]
+
+
+def lookup_leaf(values: Any, leaf: str) -> Any:
+    """The value at a leaf path as produced by :func:`leaves`, or a sentinel when absent."""
+    node = values
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", leaf):
+        if token.startswith("["):
+            index = int(token[1:-1])
+            if not isinstance(node, list) or index >= len(node):
+                return _MISSING
+            node = node[index]
+        else:
+            if not isinstance(node, dict) or token not in node:
+                return _MISSING
+            node = node[token]
+    return node
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def _expand_roles(paths: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for path in paths:
+        out.extend(path.replace("<role>", role) for role in ROLES) if "<role>" in path else out.append(path)
+    return out
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for token in re.findall(r"\[\*\]|\*|[^*\[]+|\[", pattern):
+        if token == "[*]":
+            parts.append(r"\[\*\]")
+        elif token == "*":
+            parts.append(r"[^.\[]+")
+        else:
+            parts.append(re.escape(token))
+    return re.compile("^" + "".join(parts) + r"(?:$|[.\[])")
+
+
+# --- conditions ----------------------------------------------------------------------------
+
+
+def truthy(value: Any) -> bool:
+    """Go template truthiness: false, 0, "", null, empty list and map are false."""
+    return bool(value) if not isinstance(value, str) else value != ""
+
+
+def holds(condition: dict, values: dict) -> bool:
+    """Evaluate a table condition (see schemas/mapping.schema.json) on effective values."""
+    (kind, arg), = condition.items()
+    if kind == "always":
+        return True
+    if kind == "truthy":
+        return truthy(lookup(values, arg))
+    if kind == "falsy":
+        return not truthy(lookup(values, arg))
+    if kind in ("equals", "not_equals"):
+        path, expected = arg
+        actual = lookup(values, path, _MISSING)
+        equal = actual is not _MISSING and type(actual) is type(expected) and actual == expected
+        return equal if kind == "equals" else not equal
+    if kind == "all":
+        return all(holds(c, values) for c in arg)
+    if kind == "any":
+        return any(holds(c, values) for c in arg)
+    raise InputError(f"unknown condition {kind!r} in the mapping table")

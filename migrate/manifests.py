@@ -1,0 +1,101 @@
+"""Load rendered Kubernetes manifests (``helm template``, ``helm get manifest``, ``kustomize build``).
+
+Objects are keyed by ``(kind, name)``: that is how the two sides are matched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migrate.errors import InputError
+
+ObjectKey = tuple[str, str]
+Objects = dict[ObjectKey, dict[str, Any]]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            line = key_node.start_mark.line + 1
+            raise InputError(f"duplicate key {key!r} on line {line}")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def object_id(key: ObjectKey) -> str:
+    """``Kind/name``, the way reports name an object."""
+    return f"{key[0]}/{key[1]}"
+
+
+def load_manifest(path: Path) -> Objects:
+    """Read a manifest file; InputError names the file when it cannot be read or parsed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot read manifest: {reason}", file=str(path)) from exc
+    return parse_manifest(text, source=str(path))
+
+
+def parse_manifest(text: str, source: str = "<manifest>") -> Objects:
+    """Parse multi-document YAML into objects keyed by (kind, name).
+
+    Comments and empty documents are skipped; ``kind: List`` is flattened.
+    Duplicate YAML keys or two objects with the same kind and name are errors.
+    """
+    objects: Objects = {}
+    for doc in _documents(text, source):
+        for obj in _flatten(doc, source):
+            key = _key(obj, source)
+            if key in objects:
+                raise InputError(f"{object_id(key)} appears twice", file=source)
+            objects[key] = obj
+    return objects
+
+
+def _documents(text: str, source: str) -> list[Any]:
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_StrictLoader) if doc is not None]
+    except InputError as exc:
+        raise InputError(str(exc), file=source) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {_one_line(exc)}", file=source) from exc
+
+
+def _flatten(doc: Any, source: str) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict):
+        raise InputError(f"a document is a {type(doc).__name__}, not a Kubernetes object", file=source)
+    if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        return [item for item in doc["items"] if item is not None]
+    return [doc]
+
+
+def _key(obj: Any, source: str) -> ObjectKey:
+    if not isinstance(obj, dict):
+        raise InputError("a List item is not a Kubernetes object", file=source)
+    kind = obj.get("kind")
+    name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
+    if not isinstance(kind, str) or not kind:
+        raise InputError(f"an object has no kind (name {name!r})", file=source)
+    if not isinstance(name, str) or not name:
+        raise InputError(f"a {kind} has no metadata.name", file=source)
+    return kind, name
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} (line {mark.line + 1})" if mark is not None else problem

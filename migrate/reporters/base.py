@@ -1,0 +1,53 @@
+"""The reporter base class and the name -> class registry behind ``--format``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from migrate.compare import Change, Difference, Result, Status
+
+REPORTERS: dict[str, type[Reporter]] = {}
+
+
+class Reporter:
+    """Turns a :class:`Result` into text. Subclasses set ``name`` and implement ``render``."""
+
+    name: ClassVar[str]
+    suffix: ClassVar[str] = ".txt"
+
+    def __init__(self, *, color: bool = False) -> None:
+        self.color = color
+
+    def render(self, result: Result) -> str:
+        raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        REPORTERS[cls.name] = cls
+
+
+def get_reporter(name: str, *, color: bool = False) -> Reporter:
+    try:
+        return REPORTERS[name](color=color)
+    except KeyError:
+        raise ValueError(f"unknown report format {name!r}; known: {', '.join(REPORTERS)}") from None
+
+
+def show_value(value: Any) -> str:
+    """A value on one line, as JSON, so that ``"1"`` and ``1`` look different."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def show_sides(diff: Difference) -> tuple[str, str]:
+    """Both sides of a difference, ``(absent)`` where a side has nothing."""
+    helm = "(absent)" if diff.change is Change.ONLY_KUSTOMIZE else show_value(diff.helm)
+    kustomize = "(absent)" if diff.change is Change.ONLY_HELM else show_value(diff.kustomize)
+    return helm, kustomize
+
+
+def summary_line(result: Result) -> str:
+    """``Not equivalent: 4 objects (1 equal, 1 different, 1 missing in kustomize, 1 extra in kustomize).``"""
+    verdict = "Equivalent" if result.equivalent else "Not equivalent"
+    parts = ", ".join(f"{result.count(status)} {status.label}" for status in Status)
+    return f"{verdict}: {len(result.objects)} objects ({parts})."

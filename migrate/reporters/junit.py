@@ -1,0 +1,47 @@
+"""JUnit XML: one testcase per object, a failure for each object that is not equal."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from migrate.compare import ObjectResult, Result, Status
+from migrate.reporters.base import Reporter, show_sides
+
+SUITE = "helm-to-kustomize verify"
+
+
+class JunitReporter(Reporter):
+    name = "junit"
+    suffix = ".xml"
+
+    def render(self, result: Result) -> str:
+        failures = str(len(result.not_equal()))
+        tests = str(len(result.objects))
+        root = ET.Element("testsuites", name=SUITE, tests=tests, failures=failures, errors="0")
+        suite = ET.SubElement(root, "testsuite", name=SUITE, tests=tests, failures=failures, errors="0", skipped="0")
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="namespace", value=result.namespace or "")
+        ET.SubElement(properties, "property", name="rules", value=",".join(result.rules))
+        for obj in result.objects:
+            _testcase(suite, obj)
+        ET.indent(root)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _testcase(suite: ET.Element, obj: ObjectResult) -> None:
+    case = ET.SubElement(suite, "testcase", classname=obj.kind, name=obj.id)
+    if obj.status is Status.EQUAL:
+        return
+    failure = ET.SubElement(case, "failure", type=obj.status.value, message=_message(obj))
+    failure.text = "\n".join(
+        f"{diff.path}: helm {helm}, kustomize {kustomize}"
+        for diff in obj.differences
+        for helm, kustomize in [show_sides(diff)]
+    )
+
+
+def _message(obj: ObjectResult) -> str:
+    if obj.status is Status.DIFFERENT:
+        count = len(obj.differences)
+        return f"{obj.id}: {count} difference{'s' if count != 1 else ''}"
+    return f"{obj.id}: {obj.status.label}"

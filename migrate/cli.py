@@ -1,0 +1,174 @@
+"""The command line: options become plain dataclasses, commands do the work.
+
+``helm-to-kustomize VALUES -o DIR`` is ``helm-to-kustomize migrate VALUES -o DIR``.
+Every error is one line on stderr; ``--debug`` adds the traceback.
+Heavy modules are imported inside the commands so that ``--version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from migrate import __version__
+from migrate.errors import MigrateError
+from migrate.options import MigrateOptions, ToolOptions, VerifyOptions
+
+PROG = "helm-to-kustomize"
+EXIT_BUG = 4
+DEFAULT_COMMAND = "migrate"
+# Kept in step with migrate.reporters.REPORTERS and migrate.normalise.RULES (tests check it);
+# listed here so that parsing options imports neither.
+FORMATS = ("text", "json", "junit", "markdown")
+RULE_IDS = ("provenance-labels", "release-namespace", "empty-values", "quantities", "ordered-lists")
+
+
+class DefaultGroup(click.Group):
+    """A group that runs ``migrate`` when the first argument is not a command, and owns error output."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = _run_reporting_errors(
+            lambda: super(DefaultGroup, self).main(argv, prog_name or PROG, complete_var, False, **extra),
+            debug="--debug" in argv,
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare command shows help
+
+
+def _run_reporting_errors(call: Any, *, debug: bool) -> int:
+    """Run the CLI and turn every exception into one stderr line and an exit code."""
+    try:
+        code = call()
+    except _NO_ARGS as exc:
+        click.echo(exc.format_message())
+        return exc.exit_code
+    except click.ClickException as exc:
+        return _fail(f"{exc.format_message()} (see --help)", exc.exit_code, debug)
+    except click.Abort:
+        return _fail("aborted", 1, debug)
+    except MigrateError as exc:
+        return _fail(str(exc), exc.exit_code, debug)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+                     EXIT_BUG, debug)
+    return code if isinstance(code, int) else 0
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    click.echo(f"{PROG}: error: {' '.join(message.split())}", err=True)
+    return code
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
+def cli() -> None:
+    """Migrate llm-d-modelservice Helm releases to Kustomize overlays, and prove the objects are the same.
+
+    Without a command, runs `migrate`.
+    """
+
+
+def _tool_options(func: Any) -> Any:
+    func = click.option("--helm", "helm", metavar="BIN", help="Helm >= 3 program [env HELM_TO_KUSTOMIZE_HELM].")(func)
+    func = click.option("--kustomize", "kustomize", metavar="BIN",
+                        help="kustomize >= 5 or kubectl >= 1.27 [env HELM_TO_KUSTOMIZE_KUSTOMIZE].")(func)
+    return func
+
+
+def _report_options(func: Any) -> Any:
+    func = click.option("--debug", is_flag=True, help="Show tracebacks.")(func)
+    func = click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Write the report in --format to FILE; text still goes to stdout.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                        help="Report format.")(func)
+    return func
+
+
+def _rule_options(func: Any) -> Any:
+    for rule in reversed(RULE_IDS):
+        func = click.option(f"--no-{rule}", f"no_{rule.replace('-', '_')}", is_flag=True,
+                            help=f"Switch off the '{rule}' normalisation rule.")(func)
+    return func
+
+
+@cli.command()
+@click.argument("overlay", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path), help="Helm render to compare with.")
+@click.option("--chart", help="Chart to render with `helm template` instead of --manifest.")
+@click.option("--values", type=click.Path(path_type=Path), help="Values file for --chart.")
+@click.option("--release", help="Release name for --chart [default: basename of DIR].")
+@click.option("--namespace", help="Release namespace: objects without one are in it.")
+@_report_options
+@_tool_options
+@_rule_options
+def verify(overlay: Path, manifest: Path | None, chart: str | None, values: Path | None, release: str | None,
+           namespace: str | None, fmt: str, report: Path | None, debug: bool, kustomize: str | None,
+           helm: str | None, **rules: bool) -> int:
+    """Check that the Kustomize overlay DIR renders the same objects as Helm.
+
+    Exit 0 equivalent, 1 not equivalent, 2 bad input, 3 tool missing or failed.
+    """
+    disabled = frozenset(rule for rule in RULE_IDS if rules[f"no_{rule.replace('-', '_')}"])
+    opts = VerifyOptions(overlay=overlay, manifest=manifest, chart=chart, values=values, release=release,
+                         namespace=namespace, format=fmt, report=report, tools=ToolOptions(kustomize, helm),
+                         disabled_rules=disabled, color=_color(), debug=debug)
+    from migrate.commands import verify as command
+
+    return command.run(opts)
+
+
+@cli.command()
+@click.argument("values", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Overlay directory to write.")
+@click.option("--release", help="Release name [default: basename of DIR].")
+@click.option("--namespace", help="Namespace of the overlay; none set without it.")
+@click.option("--chart-version", help="Chart version of the release.")
+@click.option("--force", is_flag=True, help="Overwrite an existing overlay.")
+@click.option("--verify-against", type=click.Path(path_type=Path), metavar="MANIFEST",
+              help="Helm render (`helm get manifest`) to verify the overlay against.")
+@click.option("--chart", help="Chart to render with `helm template` for verification.")
+@click.option("--allow-unmapped", is_flag=True, help="List unmapped values instead of failing.")
+@_report_options
+@_tool_options
+def migrate(values: Path, output: Path, release: str | None, namespace: str | None, chart_version: str | None,
+            force: bool, verify_against: Path | None, chart: str | None, allow_unmapped: bool, fmt: str,
+            report: Path | None, debug: bool, kustomize: str | None, helm: str | None) -> int:
+    """Write a Kustomize overlay to DIR for the Helm values file VALUES."""
+    opts = MigrateOptions(values=values, output=output, release=release, namespace=namespace,
+                          chart_version=chart_version, force=force, verify_against=verify_against, chart=chart,
+                          allow_unmapped=allow_unmapped, report=report, format=fmt,
+                          tools=ToolOptions(kustomize, helm), color=_color(), debug=debug)
+    from migrate.commands import migrate as command
+
+    return command.run(opts)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name=PROG)
+
+
+__all__ = ["cli", "main"]

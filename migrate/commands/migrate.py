@@ -1,0 +1,184 @@
+"""``helm-to-kustomize VALUES -o DIR``: write an overlay that renders what Helm renders."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrate import __version__, library
+from migrate import overlay as ov
+from migrate.errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, InputError
+from migrate.options import MigrateOptions
+from migrate.plan import Plan, make_plan
+from migrate.resources import CHART, supported_chart_versions
+
+_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass
+class Outcome:
+    """What one migration produced, for the report and for batch runs."""
+
+    plan: Plan
+    overlay: ov.Overlay
+    output: Path
+    residual: list[str] = field(default_factory=list)
+    verification: object | None = None  # a compare.Result when verified
+
+    @property
+    def exit_code(self) -> int:
+        if self.residual:
+            return EXIT_DIFFERENT
+        if self.verification is not None and not self.verification.equivalent:
+            return EXIT_DIFFERENT
+        return EXIT_OK
+
+
+def run(opts: MigrateOptions) -> int:
+    outcome = migrate(opts)
+    print(text_report(outcome), end="")
+    if opts.report:
+        write_report(opts.report, json_report(outcome))
+    if outcome.plan.unmapped and not opts.allow_unmapped:
+        return EXIT_USAGE
+    return outcome.exit_code
+
+
+def migrate(opts: MigrateOptions) -> Outcome:
+    """Load, plan, fit and write one overlay; nothing is written unless every step succeeds."""
+    from migrate import chart, fit, tools, values
+    from migrate.mapping import load_table
+
+    version = chart_version(opts.chart_version)
+    release = release_name(opts)
+    ov.check_output(opts.output, opts.force)
+    user = values.load_user_values(opts.values)
+    defaults = values.load_defaults(version)
+    effective = values.merge_defaults(defaults, user)
+    values.validate(effective, version, str(opts.values))
+    targets = chart.render(effective, release, opts.namespace or "default")
+    table = load_table(version)
+    plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
+                     model_uri=chart.model_uri(effective, release, opts.namespace or "default"))
+    if plan.unmapped and not opts.allow_unmapped:
+        first = plan.unmapped[0]
+        more = f" (and {len(plan.unmapped) - 1} more)" if len(plan.unmapped) > 1 else ""
+        raise InputError(f"no mapping for this value{more}; the chart ignores it or this version does not "
+                         "support it; remove it or pass --allow-unmapped", file=str(opts.values), key=first)
+    staging = ov.staging_dir(opts.output)
+    try:
+        checkout = library.find_checkout(opts.output.absolute())
+        if checkout is None:
+            library.copy_into(staging)
+            ref = library.COPY_NAME
+        else:
+            ref = library.reference(opts.output, checkout)
+        overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
+        kustomize = opts.tools.kustomize
+        residual = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
+                           lambda d: tools.kustomize_build(d, kustomize))
+        outcome = Outcome(plan, overlay, opts.output, residual)
+        outcome.verification = _verify(opts, staging, release)
+        ov.commit(staging, opts.output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return outcome
+
+
+def _verify(opts: MigrateOptions, overlay_dir: Path, release: str) -> object | None:
+    if not opts.verify_against and not opts.chart:
+        return None
+    from migrate.commands.verify import helm_side, verify_objects
+    from migrate import tools
+
+    helm_text = helm_side(opts.verify_against, opts.chart, opts.values, release, opts.namespace, opts.tools)
+    built = tools.kustomize_build(overlay_dir, opts.tools.kustomize)
+    return verify_objects(helm_text, built, opts.namespace or "default", frozenset())
+
+
+def chart_version(requested: str | None) -> str:
+    supported = supported_chart_versions()
+    if requested is None:
+        return supported[-1]
+    wanted = requested if requested.startswith("v") else f"v{requested}"
+    if wanted not in supported:
+        raise InputError(f"chart version {requested!r} is not supported; supported: {', '.join(supported)}",
+                         key="--chart-version")
+    return wanted
+
+
+def release_name(opts: MigrateOptions) -> str:
+    release = opts.release or opts.output.absolute().name
+    if len(release) > 53 or not _RELEASE.match(release):
+        where = "--release" if opts.release else f"release name from the output directory {opts.output}"
+        raise InputError(f"{release!r} is not a valid Helm release name (lowercase letters, digits and '-', "
+                         "at most 53 characters); pass --release", key=where)
+    return release
+
+
+def header(opts: MigrateOptions, release: str, version: str, plan: Plan) -> list[str]:
+    command = ["helm-to-kustomize", str(opts.values), "-o", str(opts.output), "--release", release]
+    if opts.namespace:
+        command += ["--namespace", opts.namespace]
+    lines = [f"Generated by helm-to-kustomize {__version__} from {CHART} {version} values.",
+             f"Command: {shlex.join(command)}"]
+    if plan.unmapped:
+        lines += ["", "Unmapped values (the chart ignores them; kept out of this overlay):"]
+        lines += [f"  {path}" for path in plan.unmapped]
+    return lines
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def text_report(outcome: Outcome) -> str:
+    plan = outcome.plan
+    counts = {s: sum(1 for leaf in plan.leaves if leaf.status == s) for s in ("mapped", "default", "unmapped")}
+    lines = [
+        f"wrote {outcome.output}: accelerator {plan.accelerator}, components "
+        f"{', '.join(plan.components) or 'none'}, {len(outcome.overlay.patches)} patches",
+        f"values: {counts['mapped']} mapped, {counts['default']} equal to the chart default, "
+        f"{counts['unmapped']} unmapped",
+    ]
+    lines += [f"  unmapped: {path}" for path in plan.unmapped]
+    lines += [f"warning: {w}" for w in plan.warnings]
+    if outcome.residual:
+        lines.append("NOT EQUIVALENT to the chart's objects: " + ", ".join(outcome.residual))
+    if outcome.verification is not None:
+        verdict = "equivalent" if outcome.verification.equivalent else "NOT equivalent"
+        lines.append(f"verify: {verdict} to the Helm render")
+    return "\n".join(lines) + "\n"
+
+
+def json_report(outcome: Outcome) -> dict:
+    plan = outcome.plan
+    return {
+        "chart": CHART,
+        "chartVersion": plan.chart_version,
+        "release": plan.release,
+        "namespace": plan.namespace,
+        "overlay": str(outcome.output),
+        "accelerator": plan.accelerator,
+        "components": plan.components,
+        "literals": plan.literals,
+        "patches": [p.path for p in outcome.overlay.patches],
+        "values": [{"path": leaf.path, "status": leaf.status, "entry": leaf.entry, "to": leaf.to}
+                   for leaf in plan.leaves],
+        "unmapped": plan.unmapped,
+        "warnings": plan.warnings,
+        "equivalent": outcome.exit_code == EXIT_OK,
+    }
+
+
+def write_report(path: Path, report: dict) -> None:
+    try:
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report: {exc.strerror}", file=str(path)) from None
+    print(f"report written to {path}", file=sys.stderr)

@@ -1,0 +1,219 @@
+"""Fit an overlay to the objects Helm renders.
+
+The plan picks the library's accelerator, components and literals. Kustomize
+renders that; each rendered object is paired with the object Helm renders
+for the same role, and the difference becomes JSON 6902 patches grouped as
+the mapping table says. Library objects Helm would not render are deleted;
+objects the library has no place for (``extraObjects``) go to objects.yaml.
+The result is rendered again and any remaining difference is patched, so the
+overlay is checked against the expected objects before it is ever written out.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+import yaml
+
+from migrate import overlay as ov
+from migrate.mapping import Table
+from migrate.patchgen import diff, same, strip_nulls
+
+LIBRARY_STEM = "modelservice"
+PROVENANCE = ("helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/version")
+MAX_ROUNDS = 3
+
+Key = tuple[str, str]
+Build = Callable[[Path], str]
+
+
+def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
+        table: Table, build: Build) -> list[str]:
+    """Add patches and objects to ``overlay`` until it renders ``targets``; return what still differs."""
+    ov.write(overlay, staging)
+    rendered = _objects(build(staging))
+    pairs, unused, unplaced = pair(rendered, targets, fullname)
+    overlay.objects = [_clean(t) for t in unplaced]
+    overlay.patches = [_deletion(obj) for obj in unused] + _patches(pairs, table)
+    for _ in range(MAX_ROUNDS):
+        ov.write(overlay, staging)
+        residual = _residual(_objects(build(staging)), targets)
+        if not residual:
+            return []
+        if not _fix(overlay, residual, pairs):
+            break
+    return sorted(f"{kind}/{name}" for kind, name in residual)
+
+
+# --- pairing library objects with Helm's objects -------------------------------------------
+
+
+def pair(rendered: list[dict], targets: list[dict], fullname: str
+         ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
+    """Pair each Helm object with the library object of the same kind and role."""
+    free = list(rendered)
+    pairs: list[tuple[dict, dict]] = []
+    unplaced: list[dict] = []
+    for target in targets:
+        match = _library_match(target, free, fullname)
+        if match is None:
+            unplaced.append(target)
+        else:
+            free.remove(match)
+            pairs.append((match, target))
+    return pairs, free, unplaced
+
+
+def _library_match(target: dict, candidates: list[dict], fullname: str) -> dict | None:
+    kind, name = _key(target)
+    same_kind = [c for c in candidates if c.get("kind") == kind]
+    if name.startswith(fullname):
+        wanted = LIBRARY_STEM + name[len(fullname):]
+        for candidate in same_kind:
+            if _key(candidate)[1] == wanted:
+                return candidate
+    role = _labels(target).get("llm-d.ai/role")
+    if kind == "ResourceClaimTemplate" and role:
+        for candidate in same_kind:
+            if _labels(candidate).get("llm-d.ai/role") == role:
+                return candidate
+    return None
+
+
+# --- patches ----------------------------------------------------------------------------------
+
+
+def _patches(pairs: list[tuple[dict, dict]], table: Table) -> list[ov.PatchFile]:
+    content: list[ov.PatchFile] = []
+    renames: list[ov.PatchFile] = []
+    for library_obj, target in pairs:
+        kind, name = _key(library_obj)
+        label = _label(library_obj)
+        ops = diff(_comparable(library_obj), _comparable(target))
+        content.extend(_grouped(ops, library_obj, target, label, table))
+        if _key(target)[1] != name:
+            renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
+                                        [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}]))
+    return content + renames
+
+
+def _grouped(ops: list[dict], source: dict, target: dict, label: str, table: Table) -> list[ov.PatchFile]:
+    """One patch per table group; consecutive runs instead when regrouping would reorder list edits."""
+    kind, name = _key(source)
+    groups: dict[str, list[dict]] = {}
+    for op in ops:
+        groups.setdefault(table.group_for(op["path"]), []).append(op)
+    if not _applies([op for run in groups.values() for op in run], source, target):
+        groups = {}
+        current = None
+        for op in ops:
+            group = table.group_for(op["path"])
+            if current is None or not current.startswith(group):
+                current = group if group not in groups else f"{group}-{len(groups) + 1}"
+                groups[current] = []
+            groups[current].append(op)
+    return [ov.PatchFile(_file_name(f"{label}-{group}"), kind, name, run) for group, run in groups.items()]
+
+
+def _file_name(text: str) -> str:
+    """A safe file stem: lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "patch"
+
+
+def _applies(ops: list[dict], source: dict, target: dict) -> bool:
+    try:
+        result = jsonpatch.apply_patch(_comparable(source), ops)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+        return False
+    return same(_pruned(result), _pruned(_comparable(target)))
+
+
+def _deletion(obj: dict) -> ov.PatchFile:
+    kind, name = _key(obj)
+    identity = {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": {"name": name}}
+    return ov.PatchFile(_file_name(f"{_label(obj)}-delete"), kind, name, delete=identity)
+
+
+def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: list[tuple[dict, dict]]) -> bool:
+    """Patch what still differs, before the renames; False when nothing can be patched."""
+    library_name = {_key(t): _key(lib)[1] for lib, t in pairs}
+    fixes: list[ov.PatchFile] = []
+    for key, (built, target) in residual.items():
+        if built is None or target is None:
+            return False
+        ops = diff(_comparable(built), _comparable(target))
+        if not ops:
+            return False
+        name = library_name.get(key, key[1])
+        fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops))
+    renames = [p for p in overlay.patches if p.name.endswith("-name")]
+    others = [p for p in overlay.patches if not p.name.endswith("-name")]
+    overlay.patches = others + fixes + renames
+    return bool(fixes)
+
+
+# --- object helpers ---------------------------------------------------------------------------
+
+
+def _objects(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+
+
+def _key(obj: dict) -> Key:
+    return str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))
+
+
+def _labels(obj: dict) -> dict:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _label(obj: dict) -> str:
+    """A short file-name label for a library object: decode, prefill, serviceaccount, ..."""
+    name = _key(obj)[1]
+    if name == LIBRARY_STEM:
+        return obj.get("kind", "object").lower()
+    return name[len(LIBRARY_STEM) + 1:] if name.startswith(LIBRARY_STEM + "-") else name
+
+
+def _comparable(obj: dict) -> dict:
+    """The object as compared for patching: no namespace, name or Helm provenance labels."""
+    out = strip_nulls(copy.deepcopy(obj))
+    meta = out.get("metadata") or {}
+    meta.pop("namespace", None)
+    meta.pop("name", None)
+    labels = meta.get("labels")
+    if isinstance(labels, dict):
+        for label in PROVENANCE:
+            labels.pop(label, None)
+        if not labels:
+            meta.pop("labels")
+    return out
+
+
+def _clean(obj: dict) -> dict:
+    return strip_nulls(copy.deepcopy(obj))
+
+
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def _residual(rendered: list[dict], targets: list[dict]) -> dict[Key, tuple[Any, Any]]:
+    built = {_key(o): o for o in rendered}
+    wanted = {_key(o): o for o in targets}
+    out: dict[Key, tuple[Any, Any]] = {}
+    for key in built.keys() | wanted.keys():
+        a, b = built.get(key), wanted.get(key)
+        if a is None or b is None or not same(_pruned(_comparable(a)), _pruned(_comparable(b))):
+            out[key] = (a, b)
+    return out

@@ -1,0 +1,132 @@
+"""Write a generated overlay: kustomization.yaml, patches/*.yaml and objects.yaml.
+
+The writer lays files into a staging directory; :func:`commit` then moves the
+staging directory into place in one rename, so that a failure at any point
+leaves the user's output directory exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate import yamlout
+from migrate.errors import InputError
+from migrate.plan import Plan
+
+OBJECTS_FILE = "objects.yaml"
+PATCH_DIR = "patches"
+
+
+@dataclass
+class PatchFile:
+    """One patch of the overlay: JSON 6902 operations, or the deletion of a library object."""
+
+    name: str
+    kind: str
+    target: str
+    ops: list[dict] = field(default_factory=list)
+    delete: dict | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{PATCH_DIR}/{self.name}.yaml"
+
+    def body(self) -> Any:
+        if self.delete is not None:
+            return {"$patch": "delete", **self.delete}
+        return self.ops
+
+
+@dataclass
+class Overlay:
+    plan: Plan
+    library: str  # the library root, relative to the overlay
+    patches: list[PatchFile] = field(default_factory=list)
+    objects: list[dict] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+
+    def kustomization(self) -> dict:
+        plan = self.plan
+        doc: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+        if plan.namespace:
+            doc["namespace"] = plan.namespace
+        doc["resources"] = [f"{self.library}/accelerators/{plan.accelerator}"]
+        if self.objects:
+            doc["resources"].append(OBJECTS_FILE)
+        if plan.components:
+            doc["components"] = [f"{self.library}/components/{c}" for c in plan.components]
+        if plan.literals:
+            literals = [f"{k}={v}" for k, v in plan.literals.items()]
+            doc["configMapGenerator"] = [{"name": "model-config", "behavior": "merge", "literals": literals}]
+        if self.patches:
+            doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in self.patches]
+        return doc
+
+
+def write(overlay: Overlay, directory: Path) -> None:
+    """Write the overlay's files into ``directory`` (replacing earlier generated files)."""
+    patch_dir = directory / PATCH_DIR
+    if patch_dir.exists():
+        shutil.rmtree(patch_dir)
+    objects = directory / OBJECTS_FILE
+    if objects.exists():
+        objects.unlink()
+    if overlay.patches:
+        patch_dir.mkdir(parents=True)
+    for patch in overlay.patches:
+        (directory / patch.path).write_text(yamlout.dump(patch.body()), encoding="utf-8")
+    if overlay.objects:
+        objects.write_text(yamlout.dump_all(overlay.objects), encoding="utf-8")
+    text = "".join(f"# {line}\n" if line else "#\n" for line in overlay.header)
+    (directory / "kustomization.yaml").write_text(text + yamlout.dump(overlay.kustomization()), encoding="utf-8")
+
+
+def staging_dir(output: Path) -> Path:
+    """A fresh directory beside ``output`` (same filesystem, same relative paths)."""
+    parent = output.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise InputError(f"cannot create the output directory: {exc.strerror}", file=str(output)) from None
+
+
+def check_output(output: Path, force: bool) -> None:
+    """Refuse an output path that is not a directory we may replace."""
+    if output.is_symlink():
+        raise InputError("is a symbolic link; give a real directory", file=str(output))
+    if output.exists() and not output.is_dir():
+        raise InputError("exists and is not a directory", file=str(output))
+    if output.is_dir() and any(output.iterdir()) and not force:
+        raise InputError("exists and is not empty; use --force to replace it", file=str(output))
+    for parent in output.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{parent} is not a directory", file=str(output))
+    parent = output.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise InputError("is not writable", file=str(output))
+
+
+def commit(staging: Path, output: Path) -> None:
+    """Move ``staging`` into place as ``output``, replacing what is there in one step."""
+    backup = None
+    if output.exists():
+        backup = output.with_name(f".{output.name}.old")
+        if backup.exists():
+            shutil.rmtree(backup)
+        output.rename(backup)
+    try:
+        staging.rename(output)
+    except OSError:
+        if backup is not None:
+            backup.rename(output)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)

@@ -1,0 +1,100 @@
+"""From values to a Plan: which accelerator, components and literals, and where every value goes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrate.mapping import Table, is_missing, leaves, lookup, lookup_leaf
+from migrate.patchgen import same
+
+# A literal must survive `key=value` in a configMapGenerator unchanged.
+_SAFE_LITERAL = re.compile(r"^[^\s'\"\\{}][^\n\r'\"\\{}]*(?<!\s)$")
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL)", re.I)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf of the user's values and what became of it."""
+
+    path: str
+    status: str  # "mapped", "default" or "unmapped"
+    entry: str | None = None
+    to: str | None = None
+
+
+@dataclass
+class Plan:
+    chart_version: str
+    release: str
+    namespace: str | None
+    accelerator: str
+    components: list[str]
+    literals: dict[str, str]
+    leaves: list[Leaf] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def unmapped(self) -> list[str]:
+        return [leaf.path for leaf in self.leaves if leaf.status == "unmapped"]
+
+
+def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, release: str,
+              namespace: str | None, model_uri: str | None) -> Plan:
+    """Choose the library parts for ``effective`` values and account for every user leaf."""
+    return Plan(
+        chart_version=table.version,
+        release=release,
+        namespace=namespace,
+        accelerator=table.accelerator_dir(effective),
+        components=table.chosen_components(effective),
+        literals=_literals(table, effective, model_uri),
+        leaves=account(table, user, defaults),
+        warnings=secret_warnings(user),
+    )
+
+
+def _literals(table: Table, effective: dict, model_uri: str | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in table.literal_entries():
+        value = lookup(effective, entry.paths[0])
+        if entry.literal == "modelUri":
+            value = model_uri
+        if isinstance(value, str) and _SAFE_LITERAL.match(value):
+            out[entry.literal] = value
+    return out
+
+
+def account(table: Table, user: dict, defaults: dict) -> list[Leaf]:
+    """Classify every leaf path of the user's values: mapped, equal to the default, or unmapped."""
+    out: list[Leaf] = []
+    for path, value in leaves(user):
+        if not path:
+            continue
+        default = lookup_leaf(defaults, path)
+        if not is_missing(default) and same(default, value):
+            out.append(Leaf(path, "default"))
+            continue
+        entry = table.entry_for(path)
+        if entry is None:
+            out.append(Leaf(path, "unmapped"))
+        else:
+            out.append(Leaf(path, "mapped", entry.id, entry.to))
+    return out
+
+
+def secret_warnings(user: Any, path: str = "") -> list[str]:
+    """Paths of env entries that carry a credential as a plain value."""
+    found: list[str] = []
+    if isinstance(user, dict):
+        name = user.get("name")
+        if isinstance(name, str) and "value" in user and _SECRET_NAME.search(name):
+            found.append(f"{path}.value: env {name} carries a credential in plain text; "
+                         "it is kept in a patch, never in a literal; consider a Secret (valueFrom)")
+        for key, value in user.items():
+            found.extend(secret_warnings(value, f"{path}.{key}" if path else str(key)))
+    elif isinstance(user, list):
+        for index, value in enumerate(user):
+            found.extend(secret_warnings(value, f"{path}[{index}]"))
+    return found

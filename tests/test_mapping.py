@@ -1,0 +1,95 @@
+"""The mapping table: valid, complete for the chart's keys, and evaluated as written."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from migrate.mapping import holds, leaves, load_table
+from migrate.plan import account
+from migrate.resources import chart_defaults_path
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load_table("v0.4.12")
+
+
+@pytest.fixture(scope="module")
+def defaults():
+    return yaml.safe_load(chart_defaults_path("v0.4.12").read_text())
+
+
+@pytest.mark.parametrize(
+    "leaf, entry",
+    [
+        ("modelArtifacts.name", "model-name"),
+        ("decode.replicas", "replicas"),
+        ("prefill.containers[0].env[2].value", "containers"),
+        ("routing.proxy.zapDevel", "routing-proxy-settings"),
+        ("accelerator.resources.nvidia", "accelerator-resources"),
+        ("decode.monitoring.podmonitor.enabled", "monitoring"),
+        ("decode.monitoring.podmonitor.path", "monitoring-settings"),
+        ("enabled", "unread"),
+        ("decode.subGroupExclusiveToplogy", "unread"),
+        ("extraObjects[0].kind", "extra-objects"),
+    ],
+)
+def test_entry_for(table, leaf, entry):
+    assert table.entry_for(leaf).id == entry
+
+
+@pytest.mark.parametrize("leaf", ["decode.nonsense", "nonsense", "modelArtifacts.nonsense", "decodex.replicas"])
+def test_unknown_paths_have_no_entry(table, leaf):
+    assert table.entry_for(leaf) is None
+
+
+def test_every_chart_default_is_mapped(table, defaults):
+    missing = [path for path, _ in leaves(defaults) if table.entry_for(path) is None]
+    assert missing == []
+
+
+def test_accounting_classifies_each_leaf(table, defaults):
+    user = {"decode": {"replicas": 1, "create": True, "bogus": 3}, "modelArtifacts": {"name": "org/m"}}
+    got = {leaf.path: (leaf.status, leaf.entry) for leaf in account(table, user, defaults)}
+    assert got == {
+        "decode.replicas": ("default", None),
+        "decode.create": ("default", None),
+        "decode.bogus": ("unmapped", None),
+        "modelArtifacts.name": ("mapped", "model-name"),
+    }
+
+
+@pytest.mark.parametrize(
+    "values, components",
+    [
+        ({}, ["routing-proxy", "model-config"]),
+        ({"multinode": True}, ["multinode", "routing-proxy", "model-config"]),
+        ({"routing": {"proxy": {"enabled": False}}}, ["model-config"]),
+        ({"routing": {"proxy": {}}}, ["routing-proxy", "model-config"]),
+        ({"prefill": {"create": True, "replicas": 2}}, ["routing-proxy", "prefill-disaggregation", "model-config"]),
+        ({"requester": {"enable": True}}, ["routing-proxy", "requester", "model-config"]),
+        ({"decode": {"create": True, "monitoring": {"podmonitor": {"enabled": True}}}},
+         ["routing-proxy", "monitoring", "model-config"]),
+        ({"accelerator": {"dra": True}}, ["routing-proxy", "dra", "model-config"]),
+    ],
+)
+def test_components_follow_values(table, values, components):
+    values = {"decode": {"create": True}, **values}
+    assert table.chosen_components(values) == components
+
+
+@pytest.mark.parametrize(
+    "condition, expected",
+    [
+        ({"truthy": "a"}, True),
+        ({"falsy": "b"}, True),
+        ({"equals": ["a", 1]}, True),
+        ({"equals": ["a", True]}, False),
+        ({"not_equals": ["missing", False]}, True),
+        ({"all": [{"truthy": "a"}, {"truthy": "b"}]}, False),
+        ({"any": [{"truthy": "a"}, {"truthy": "b"}]}, True),
+    ],
+)
+def test_conditions(condition, expected):
+    assert holds(condition, {"a": 1, "b": ""}) is expected

@@ -35,11 +35,10 @@ Build = Callable[[Path], str]
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         table: Table, build: Build) -> list[str]:
     """Add patches and objects to ``overlay`` until it renders ``targets``; return what still differs."""
-    ov.write(overlay, staging)
-    rendered = _objects(build(staging))
-    pairs, unused, unplaced = pair(rendered, targets, fullname)
+    pairs, unused, unplaced = _first_render(staging, overlay, targets, fullname, build)
     overlay.objects = [_clean(t) for t in unplaced]
-    overlay.patches = [_deletion(obj) for obj in unused] + _patches(pairs, table)
+    overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay)
+    residual: dict[Key, tuple[Any, Any]] = {}
     for _ in range(MAX_ROUNDS):
         ov.write(overlay, staging)
         residual = _residual(_objects(build(staging)), targets)
@@ -50,17 +49,34 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     return sorted(f"{kind}/{name}" for kind, name in residual)
 
 
+def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build
+                  ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
+    """Render the library part; use a namePrefix when it alone gives every object Helm's name."""
+    if fullname.endswith(LIBRARY_STEM) and fullname != LIBRARY_STEM:
+        overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
+        ov.write(overlay, staging)
+        pairs, unused, unplaced = pair(_objects(build(staging)), targets, fullname, fullname)
+        if not unplaced and all(_key(lib) == _key(t) for lib, t in pairs):
+            return pairs, unused, unplaced
+    overlay.name_prefix = None
+    ov.write(overlay, staging)
+    return pair(_objects(build(staging)), targets, fullname, LIBRARY_STEM)
+
+
 # --- pairing library objects with Helm's objects -------------------------------------------
 
 
-def pair(rendered: list[dict], targets: list[dict], fullname: str
+def pair(rendered: list[dict], targets: list[dict], fullname: str, stem: str
          ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
-    """Pair each Helm object with the library object of the same kind and role."""
+    """Pair each Helm object with the library object of the same kind and role.
+
+    Helm names objects ``<fullname><suffix>``; the rendered library names them ``<stem><suffix>``.
+    """
     free = list(rendered)
     pairs: list[tuple[dict, dict]] = []
     unplaced: list[dict] = []
     for target in targets:
-        match = _library_match(target, free, fullname)
+        match = _library_match(target, free, fullname, stem)
         if match is None:
             unplaced.append(target)
         else:
@@ -69,11 +85,11 @@ def pair(rendered: list[dict], targets: list[dict], fullname: str
     return pairs, free, unplaced
 
 
-def _library_match(target: dict, candidates: list[dict], fullname: str) -> dict | None:
+def _library_match(target: dict, candidates: list[dict], fullname: str, stem: str) -> dict | None:
     kind, name = _key(target)
     same_kind = [c for c in candidates if c.get("kind") == kind]
     if name.startswith(fullname):
-        wanted = LIBRARY_STEM + name[len(fullname):]
+        wanted = stem + name[len(fullname):]
         for candidate in same_kind:
             if _key(candidate)[1] == wanted:
                 return candidate
@@ -88,23 +104,24 @@ def _library_match(target: dict, candidates: list[dict], fullname: str) -> dict 
 # --- patches ----------------------------------------------------------------------------------
 
 
-def _patches(pairs: list[tuple[dict, dict]], table: Table) -> list[ov.PatchFile]:
+def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) -> list[ov.PatchFile]:
     content: list[ov.PatchFile] = []
     renames: list[ov.PatchFile] = []
     for library_obj, target in pairs:
         kind, name = _key(library_obj)
-        label = _label(library_obj)
+        name = _unprefixed(name, overlay)
+        label = _label(name)
         ops = diff(_comparable(library_obj), _comparable(target))
-        content.extend(_grouped(ops, library_obj, target, label, table))
-        if _key(target)[1] != name:
+        content.extend(_grouped(ops, kind, name, library_obj, target, label, table))
+        if _key(target)[1] != _key(library_obj)[1]:
             renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
                                         [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}]))
     return content + renames
 
 
-def _grouped(ops: list[dict], source: dict, target: dict, label: str, table: Table) -> list[ov.PatchFile]:
+def _grouped(ops: list[dict], kind: str, name: str, source: dict, target: dict, label: str,
+             table: Table) -> list[ov.PatchFile]:
     """One patch per table group; consecutive runs instead when regrouping would reorder list edits."""
-    kind, name = _key(source)
     groups: dict[str, list[dict]] = {}
     for op in ops:
         groups.setdefault(table.group_for(op["path"]), []).append(op)
@@ -133,15 +150,22 @@ def _applies(ops: list[dict], source: dict, target: dict) -> bool:
     return same(_pruned(result), _pruned(_comparable(target)))
 
 
-def _deletion(obj: dict) -> ov.PatchFile:
+def _deletion(obj: dict, overlay: ov.Overlay) -> ov.PatchFile:
     kind, name = _key(obj)
+    name = _unprefixed(name, overlay)
     identity = {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": {"name": name}}
-    return ov.PatchFile(_file_name(f"{_label(obj)}-delete"), kind, name, delete=identity)
+    return ov.PatchFile(_file_name(f"{_label(name) or kind}-delete"), kind, name, delete=identity)
+
+
+def _unprefixed(name: str, overlay: ov.Overlay) -> str:
+    """The library name a patch targets (patches run before the overlay's namePrefix)."""
+    prefix = overlay.name_prefix or ""
+    return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
 def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: list[tuple[dict, dict]]) -> bool:
     """Patch what still differs, before the renames; False when nothing can be patched."""
-    library_name = {_key(t): _key(lib)[1] for lib, t in pairs}
+    library_name = {_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs}
     fixes: list[ov.PatchFile] = []
     for key, (built, target) in residual.items():
         if built is None or target is None:
@@ -172,11 +196,10 @@ def _labels(obj: dict) -> dict:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
-def _label(obj: dict) -> str:
+def _label(name: str) -> str:
     """A short file-name label for a library object: decode, prefill, serviceaccount, ..."""
-    name = _key(obj)[1]
     if name == LIBRARY_STEM:
-        return obj.get("kind", "object").lower()
+        return "serviceaccount"
     return name[len(LIBRARY_STEM) + 1:] if name.startswith(LIBRARY_STEM + "-") else name
 
 

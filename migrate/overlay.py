@@ -49,12 +49,15 @@ class Overlay:
     patches: list[PatchFile] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    name_prefix: str | None = None
 
     def kustomization(self) -> dict:
         plan = self.plan
         doc: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
         if plan.namespace:
             doc["namespace"] = plan.namespace
+        if self.name_prefix:
+            doc["namePrefix"] = self.name_prefix
         doc["resources"] = [f"{self.library}/accelerators/{plan.accelerator}"]
         if self.objects:
             doc["resources"].append(OBJECTS_FILE)

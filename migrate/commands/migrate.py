@@ -12,7 +12,7 @@ from pathlib import Path
 
 from migrate import __version__, library
 from migrate import overlay as ov
-from migrate.errors import EXIT_DIFFERENT, EXIT_OK, EXIT_USAGE, InputError
+from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
 from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan
 from migrate.resources import CHART, supported_chart_versions
@@ -42,10 +42,12 @@ class Outcome:
 def run(opts: MigrateOptions) -> int:
     outcome = migrate(opts)
     print(text_report(outcome), end="")
+    if outcome.verification is not None and not outcome.verification.equivalent:
+        from migrate.reporters import get_reporter
+
+        print(get_reporter("text", color=opts.color).render(outcome.verification), end="")
     if opts.report:
         write_report(opts.report, json_report(outcome))
-    if outcome.plan.unmapped and not opts.allow_unmapped:
-        return EXIT_USAGE
     return outcome.exit_code
 
 
@@ -92,14 +94,19 @@ def migrate(opts: MigrateOptions) -> Outcome:
 
 
 def _verify(opts: MigrateOptions, overlay_dir: Path, release: str) -> object | None:
+    """Verify the staged overlay against ``--verify-against`` or ``helm template`` of ``--chart``."""
     if not opts.verify_against and not opts.chart:
         return None
-    from migrate.commands.verify import helm_side, verify_objects
     from migrate import tools
+    from migrate.commands import verify
+    from migrate.options import VerifyOptions
 
-    helm_text = helm_side(opts.verify_against, opts.chart, opts.values, release, opts.namespace, opts.tools)
+    side = VerifyOptions(overlay=overlay_dir, manifest=opts.verify_against, chart=opts.chart,
+                         values=opts.values if opts.chart else None, release=release,
+                         namespace=opts.namespace, tools=opts.tools)
+    helm_text, source = verify.helm_side(side)
     built = tools.kustomize_build(overlay_dir, opts.tools.kustomize)
-    return verify_objects(helm_text, built, opts.namespace or "default", frozenset())
+    return verify.verify_objects(helm_text, built, opts.namespace, helm_source=source)
 
 
 def chart_version(requested: str | None) -> str:

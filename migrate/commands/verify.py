@@ -30,7 +30,7 @@ def verify_objects(
 
 
 def run(opts: VerifyOptions) -> int:
-    helm_text, helm_source = _helm_side(opts)
+    helm_text, helm_source = helm_side(opts)
     kustomize_text = kustomize_build(opts.overlay, opts.tools.kustomize)
     rules = [rule for rule in RULES if rule not in opts.disabled_rules]
     result = verify_objects(helm_text, kustomize_text, opts.namespace, rules, helm_source=helm_source)
@@ -38,7 +38,7 @@ def run(opts: VerifyOptions) -> int:
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT
 
 
-def _helm_side(opts: VerifyOptions) -> tuple[str, str]:
+def helm_side(opts: VerifyOptions) -> tuple[str, str]:
     """The Helm render: the manifest file, or ``helm template`` of the chart."""
     if (opts.manifest is None) == (opts.chart is None):
         raise InputError("give exactly one of --manifest and --chart")

@@ -1,0 +1,180 @@
+"""Finding and running Kustomize and Helm: discovery order, version checks, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from migrate import tools
+from migrate.errors import InputError, ToolError
+
+MANIFEST = FIXTURES / "defaults" / "manifest.yaml"
+
+
+def fake(directory: Path, name: str, version_output: str, build_output: str = "", fail: str = "") -> Path:
+    """A tiny program that prints ``version_output`` for version probes, and builds or fails otherwise."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / name
+    on_other = f"echo '{fail}' >&2; exit 1" if fail else f"printf '%s' '{build_output}'"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo probe >> "{directory}/probes.log"\n'
+        f'case "$1" in version) printf "%s\\n" "{version_output}";; *) {on_other};; esac\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No env overrides, an empty .tools/bin and an empty PATH directory: the test fills them."""
+    monkeypatch.delenv(tools.KUSTOMIZE_ENV, raising=False)
+    monkeypatch.delenv(tools.HELM_ENV, raising=False)
+    monkeypatch.setattr(tools, "LOCAL_TOOLS_DIR", tmp_path / "local")
+    path_dir = tmp_path / "path"
+    path_dir.mkdir()
+    monkeypatch.setenv("PATH", str(path_dir))
+    return path_dir
+
+
+def _one_line(result, *needles: str) -> None:
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("helm-to-kustomize: error: ")
+    assert result.stderr.count("\n") == 1
+    for needle in needles:
+        assert needle in result.stderr
+
+
+# through the CLI: exit 3, one line naming the tool, the version found and how to get a good one
+
+
+def test_missing_kustomize_option(cli, tmp_path: Path, data_dir: Path) -> None:
+    result = cli("verify", data_dir / "tiny-overlay", "--manifest", MANIFEST, "--kustomize", tmp_path / "nope" / "kustomize")
+    _one_line(result, "kustomize not found", "make tools")
+
+
+def test_too_old_kustomize_option(cli, tmp_path: Path, data_dir: Path) -> None:
+    old = fake(tmp_path / "bin", "kustomize", "v4.5.7")
+    result = cli("verify", data_dir / "tiny-overlay", "--manifest", MANIFEST, "--kustomize", old)
+    _one_line(result, "kustomize v4.5.7", "too old", ">= v5.0.0", "make tools")
+
+
+def test_too_old_kubectl_from_env(
+    cli, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = fake(tmp_path / "bin", "kubectl", "Client Version: v1.25.3\nKustomize Version: v4.5.7")
+    monkeypatch.setenv(tools.KUSTOMIZE_ENV, str(old))
+    result = cli("verify", data_dir / "tiny-overlay", "--manifest", MANIFEST)
+    _one_line(result, "kubectl v1.25.3", "Kustomize v4.5.7", "too old", "make tools")
+
+
+def test_failing_kustomize_build(cli, tmp_path: Path) -> None:
+    broken = fake(tmp_path / "bin", "kustomize", "v5.4.0", fail="Error: accumulating resources: boom")
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    result = cli("verify", tmp_path, "--manifest", MANIFEST, "--kustomize", broken)
+    _one_line(result, "failed (exit 1)", "Error: accumulating resources: boom")
+
+
+def test_too_old_helm(cli, tmp_path: Path, data_dir: Path) -> None:
+    old = fake(tmp_path / "bin", "helm", "v2.16.12+g47f0b88")
+    result = cli("verify", data_dir / "tiny-overlay", "--chart", data_dir / "tiny-chart", "--helm", old)
+    _one_line(result, "helm v2.16.12", "too old", "make tools")
+
+
+def test_missing_helm_everywhere(cli, isolated: Path, data_dir: Path) -> None:
+    result = cli("verify", data_dir / "tiny-overlay", "--chart", data_dir / "tiny-chart")
+    _one_line(result, "helm not found", "PATH", "make tools")
+
+
+def test_missing_kustomize_everywhere(cli, isolated: Path, data_dir: Path) -> None:
+    result = cli("verify", data_dir / "tiny-overlay", "--manifest", MANIFEST)
+    _one_line(result, "kustomize not found", "make tools")
+
+
+# discovery order
+
+
+def test_option_beats_env(isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen = fake(tmp_path / "a", "kustomize", "v5.1.0")
+    monkeypatch.setenv(tools.KUSTOMIZE_ENV, str(fake(tmp_path / "b", "kustomize", "v5.2.0")))
+    assert tools.find_kustomize(str(chosen)).path == str(chosen)
+    assert tools.find_kustomize().version == "v5.2.0"
+
+
+def test_local_tools_beat_path(isolated: Path, tmp_path: Path) -> None:
+    fake(isolated, "kustomize", "v5.3.0")
+    local = fake(tmp_path / "local", "kubectl", "Client Version: v1.33.9\nKustomize Version: v5.6.0")
+    tool = tools.find_kustomize()
+    assert (tool.path, tool.version) == (str(local), "v5.6.0")
+
+
+def test_path_kustomize_beats_path_kubectl(isolated: Path) -> None:
+    fake(isolated, "kubectl", "Client Version: v1.33.9\nKustomize Version: v5.6.0")
+    kustomize = fake(isolated, "kustomize", "{Version:kustomize/v5.0.1 GitCommit:abc}")
+    assert tools.find_kustomize().path == str(kustomize)
+
+
+def test_old_path_kustomize_falls_back_to_kubectl(isolated: Path) -> None:
+    fake(isolated, "kustomize", "{Version:kustomize/v4.5.7 GitCommit:abc}")
+    kubectl = fake(isolated, "kubectl", "Client Version: v1.30.0\nKustomize Version: v5.0.4")
+    assert tools.find_kustomize().path == str(kubectl)
+
+
+def test_only_old_tools_report_the_old_version(isolated: Path) -> None:
+    fake(isolated, "kustomize", "v3.8.7")
+    with pytest.raises(ToolError, match="kustomize v3.8.7 .* too old"):
+        tools.find_kustomize()
+
+
+def test_kubectl_build_uses_kubectl_kustomize(isolated: Path, tmp_path: Path) -> None:
+    kubectl = fake(isolated, "kubectl", "Client Version: v1.30.0\nKustomize Version: v5.0.4", build_output="built")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: []\n")
+    assert tools.kustomize_build(overlay, str(kubectl)) == "built"
+
+
+def test_version_probed_once_per_process(isolated: Path) -> None:
+    kustomize = fake(isolated, "kustomize", "v5.5.0")
+    for _ in range(3):
+        tools.find_kustomize()
+    assert (isolated / "probes.log").read_text().count("probe") == 1
+
+
+def test_run_reports_missing_program(tmp_path: Path) -> None:
+    with pytest.raises(ToolError, match="not found"):
+        tools.run([str(tmp_path / "absent")])
+
+
+def test_run_carries_command_and_output(tmp_path: Path) -> None:
+    with pytest.raises(tools.CommandFailed) as caught:
+        tools.run(["sh", "-c", "echo out; echo 'Error: bad' >&2; exit 7"])
+    error = caught.value
+    assert (error.returncode, error.stdout, error.stderr, error.exit_code) == (7, "out\n", "Error: bad\n", 3)
+    assert error.cmd[0] == "sh"
+    assert "Error: bad" in str(error)
+
+
+# the real tools
+
+
+def test_real_kustomize_is_new_enough(kustomize_bin: str) -> None:
+    assert tools.find_kustomize(kustomize_bin).version >= "v5"
+
+
+def test_real_helm_is_new_enough(helm_bin: str) -> None:
+    major = int(tools.find_helm(helm_bin).version.lstrip("v").split(".")[0])
+    assert major >= 3
+
+
+def test_real_kustomize_build(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- manifest.yaml\n")
+    (tmp_path / "manifest.yaml").write_text(MANIFEST.read_text())
+    assert "kind: ServiceAccount" in tools.kustomize_build(tmp_path)
+
+
+def test_build_of_missing_overlay_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="overlay directory not found"):
+        tools.kustomize_build(tmp_path / "absent")

@@ -166,6 +166,38 @@ def migrate(values: Path, output: Path, release: str | None, namespace: str | No
     return command.run(opts)
 
 
+@cli.command()
+@click.argument("values_dir", metavar="VALUES_DIR", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the overlays, one subdirectory per release.")
+@click.option("--index", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="YAML list of {file, release, namespace, chartVersion}, or a fixtures cases.yaml.")
+@click.option("--namespace", help="Namespace for releases the index gives none.")
+@click.option("--chart-version", help="Chart version for releases the index gives none.")
+@click.option("--force", is_flag=True, help="Overwrite existing overlays.")
+@click.option("--allow-unmapped", is_flag=True, help="List unmapped values instead of failing.")
+@click.option("--verify-against-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Helm renders per release: DIR/<name>/manifest.yaml or DIR/<name>.yaml.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel migrations [default: CPU count].")
+@_report_options
+@_tool_options
+def batch(values_dir: Path, output: Path, index: Path | None, namespace: str | None, chart_version: str | None,
+          force: bool, allow_unmapped: bool, verify_against_dir: Path | None, jobs: int | None, fmt: str,
+          report: Path | None, debug: bool, kustomize: str | None, helm: str | None) -> int:
+    """Migrate every values file in VALUES_DIR to an overlay in OUTPUT/<name>.
+
+    Exit 0 all equivalent; otherwise the most severe outcome: 1 not equivalent,
+    2 bad input, 3 tool missing or failed.
+    """
+    from migrate.commands import batch as command
+
+    opts = command.BatchOptions(values_dir=values_dir, output=output, index=index, namespace=namespace,
+                                chart_version=chart_version, force=force, allow_unmapped=allow_unmapped,
+                                verify_against_dir=verify_against_dir, jobs=jobs, format=fmt, report=report,
+                                tools=ToolOptions(kustomize, helm), color=_color(), debug=debug)
+    return command.run(opts)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name=PROG)

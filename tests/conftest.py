@@ -16,14 +16,13 @@ from migrate.errors import ToolError
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "llm-d-modelservice" / "v0.4.12"
 DATA = Path(__file__).resolve().parent / "data"
-INSTALL_HINT = "install them with `make tools` (python -m migrate.provision) or see README 'Set up'"
 
 
 def _require(find: Callable[[], tools.Tool]) -> str:
     try:
         return find().path
     except ToolError as exc:
-        pytest.exit(f"real tools are required for the tests: {exc}; {INSTALL_HINT}", returncode=3)
+        pytest.exit(f"the tests need the real tools: {exc}", returncode=3)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -144,7 +144,7 @@ def _existing(path: str, name: str) -> str:
     return found
 
 
-def _first_usable(name, candidates, make_tool) -> Tool:  # type: ignore[no-untyped-def]
+def _first_usable(name: str, candidates: list[Path | str | None], make_tool: Callable[[str], Tool]) -> Tool:
     """The first candidate that exists and is new enough; else the reason the best one failed."""
     first_error: ToolError | None = None
     for candidate in candidates:

@@ -271,6 +271,12 @@ def test_exactly_one_helm_source(cli, tmp_path: Path, sources: list[str]) -> Non
     _one_line_error(cli("verify", overlay, *sources), 2, "--manifest", "--chart")
 
 
+def test_values_without_chart(cli, tmp_path: Path) -> None:
+    overlay = make_overlay(tmp_path, MUTATED)
+    manifest = FIXTURES / MUTATED / "manifest.yaml"
+    _one_line_error(cli("verify", overlay, "--manifest", manifest, "--values", manifest), 2, "--values needs --chart")
+
+
 def test_unknown_option_is_usage_error(cli, tmp_path: Path) -> None:
     _one_line_error(cli("verify", tmp_path, "--no-such-rule"), 2, "--no-such-rule")
 

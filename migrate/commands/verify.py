@@ -45,6 +45,8 @@ def helm_side(opts: VerifyOptions) -> tuple[str, str]:
     if not Path(opts.overlay).is_dir():
         raise InputError("overlay directory not found", file=str(opts.overlay))
     if opts.manifest is not None:
+        if opts.values is not None:
+            raise InputError("--values needs --chart; a --manifest is already rendered")
         return _read(opts.manifest), str(opts.manifest)
     if opts.values is not None:
         _read(opts.values)

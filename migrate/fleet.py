@@ -41,7 +41,7 @@ class Job:
     """One release to migrate."""
 
     name: str
-    values: Path
+    values: Path | None  # None when only verifying an overlay
     release: str
     namespace: str | None = None
     chart_version: str | None = None
@@ -77,6 +77,8 @@ class BatchResult:
     results: list[JobResult]
     seconds: float
     workers: int
+    title: str = "batch"  # the command, in report headings
+    noun: str = "release"  # what each result is about
 
     @property
     def exit_code(self) -> int:
@@ -172,7 +174,7 @@ def find_render(job: Job) -> Path | None:
         if candidate.is_file():
             return candidate
     looked = ", ".join(str(c) for c in candidates)
-    raise InputError(f"no Helm render for release {job.release!r} (looked for {looked})", key="--verify-against-dir")
+    raise InputError(f"no Helm render for {job.name!r} (looked for {looked})")
 
 
 def _check_unique(jobs: list[Job], source: Path) -> None:

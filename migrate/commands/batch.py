@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from migrate.errors import InputError, MigrateError
 from migrate.fleet import EXIT_BUG, BatchResult, Job, JobResult, find_render, load_jobs
@@ -67,12 +67,13 @@ def execute(opts: BatchOptions) -> BatchResult:
     """Find the jobs, check the tools once, place the library, migrate everything."""
     jobs = load_jobs(opts.values_dir, opts.index, namespace=opts.namespace, chart_version=opts.chart_version,
                      renders=opts.verify_against_dir)
-    _check_kustomize(opts.tools)
+    check_kustomize(opts.tools)
     place_library(opts.output)
     workers = min(opts.jobs or default_jobs(), len(jobs))
     progress = Progress(len(jobs), opts.progress or sys.stderr)
     start = time.perf_counter()
-    results = run_jobs(jobs, [migrate_options(job, opts) for job in jobs], workers, opts.executor, progress.done)
+    options = [migrate_options(job, opts) for job in jobs]
+    results = run_jobs(jobs, run_job, options, workers, opts.executor, progress.done)
     progress.finish()
     batch = BatchResult(results, time.perf_counter() - start, workers)
     if opts.debug:
@@ -99,19 +100,25 @@ def migrate_options(job: Job, opts: BatchOptions) -> MigrateOptions:
 # --- running ------------------------------------------------------------------------------------
 
 
-def run_jobs(jobs: list[Job], options: list[MigrateOptions], workers: int, executor: str,
+Work = Callable[[Job, Any], JobResult]
+
+
+def run_jobs(jobs: list[Job], work: Work, args: list[Any], workers: int, executor: str,
              on_done: Callable[[JobResult], None]) -> list[JobResult]:
-    """Run every job, ``workers`` at a time; results in the order of ``jobs``."""
+    """``work(job, arg)`` for every job, ``workers`` at a time; results in the order of ``jobs``.
+
+    ``work`` must record errors in its result; with processes it must be a module-level function.
+    """
     if workers <= 1:
         results = []
-        for job, opts in zip(jobs, options):
-            results.append(run_job(job, opts))
+        for job, arg in zip(jobs, args):
+            results.append(work(job, arg))
             on_done(results[-1])
         return results
     _preload()
     results_by_index: dict[int, JobResult] = {}
     with _executor(executor, workers) as pool:
-        futures = {pool.submit(run_job, job, opts): i for i, (job, opts) in enumerate(zip(jobs, options))}
+        futures = {pool.submit(work, job, arg): i for i, (job, arg) in enumerate(zip(jobs, args))}
         try:
             for future in as_completed(futures):
                 i = futures[future]
@@ -141,21 +148,30 @@ def _collected(future, job: Job) -> JobResult:  # type: ignore[no-untyped-def]
 
 def run_job(job: Job, opts: MigrateOptions) -> JobResult:
     """Migrate one release; every error becomes part of the result."""
+    return recorded(job, lambda: _migrated(job, opts), debug=opts.debug)
+
+
+def _migrated(job: Job, opts: MigrateOptions) -> JobResult:
     from migrate.commands import migrate as command
 
+    outcome = command.migrate(MigrateOptions(**{**opts.__dict__, "verify_against": find_render(job)}))
+    return JobResult(job, outcome.exit_code, 0.0, message=_outcome_message(outcome), overlay=str(outcome.output),
+                     migration=command.json_report(outcome), verification=outcome.verification)
+
+
+def recorded(job: Job, call: Callable[[], JobResult], *, debug: bool = False) -> JobResult:
+    """``call()`` timed; a MigrateError or any other exception becomes the job's result."""
     start = time.perf_counter()
     try:
-        manifest = find_render(job)
-        outcome = command.migrate(MigrateOptions(**{**opts.__dict__, "verify_against": manifest}))
+        result = call()
     except MigrateError as exc:
         return JobResult(job, exc.exit_code, time.perf_counter() - start, message=_one_line(str(exc)))
     except Exception as exc:  # noqa: BLE001 - recorded, the other jobs go on
         return JobResult(job, EXIT_BUG, time.perf_counter() - start,
                          message=_one_line(f"unexpected {type(exc).__name__}: {exc}"),
-                         traceback=traceback.format_exc() if opts.debug else None)
-    return JobResult(job, outcome.exit_code, time.perf_counter() - start, message=_outcome_message(outcome),
-                     overlay=str(outcome.output), migration=command.json_report(outcome),
-                     verification=outcome.verification)
+                         traceback=traceback.format_exc() if debug else None)
+    result.seconds = time.perf_counter() - start
+    return result
 
 
 def _outcome_message(outcome) -> str:  # type: ignore[no-untyped-def]
@@ -183,7 +199,7 @@ def _preload() -> None:
             pass
 
 
-def _check_kustomize(tools: ToolOptions) -> None:
+def check_kustomize(tools: ToolOptions) -> None:
     """Find Kustomize once, so that a missing tool is one error, not one per release."""
     from migrate import tools as found
 

@@ -19,7 +19,6 @@ from migrate.reporters.base import show_sides
 from migrate.reporters.json_report import as_dict
 
 SCHEMA_VERSION = 1
-SUITE = "helm-to-kustomize batch"
 MARKDOWN_LIMIT = 60_000  # GitHub comments and step summaries stop at 65536 characters
 MAX_DIFFERENCES = 50  # per release, in markdown
 _COLOURS = {"equivalent": "32", "migrated": "32", "not equivalent": "31"}
@@ -48,7 +47,7 @@ def summary_line(batch: BatchResult) -> str:
     """``58 releases in 41.2s on 2 workers: 57 equivalent, 1 bad input.``"""
     counts = ", ".join(f"{n} {word}" for word, n in batch.counts().items() if n)
     total = len(batch.results)
-    return (f"{total} release{'s' if total != 1 else ''} in {batch.seconds:.1f}s on {batch.workers} "
+    return (f"{total} {batch.noun}{'s' if total != 1 else ''} in {batch.seconds:.1f}s on {batch.workers} "
             f"worker{'s' if batch.workers != 1 else ''}: {counts or 'nothing to do'}.")
 
 
@@ -56,12 +55,15 @@ def _detail(result: JobResult) -> str:
     if result.message:
         return result.message
     plan = result.migration or {}
-    parts = [f"accelerator {plan.get('accelerator')}", f"{len(plan.get('patches') or [])} patches"]
+    parts = []
+    if plan:
+        patches = len(plan.get("patches") or [])
+        parts += [f"accelerator {plan.get('accelerator')}", f"{patches} patch{'es' if patches != 1 else ''}"]
     if result.verification is not None:
         parts.insert(0, f"{len(result.verification.objects)} objects")
     if plan.get("unmapped"):
         parts.append(f"{len(plan['unmapped'])} unmapped")
-    return ", ".join(parts)
+    return ", ".join(parts) or "-"
 
 
 def _differences(result: JobResult) -> list[tuple[str, str, str, str, str]]:
@@ -114,6 +116,7 @@ def as_json(batch: BatchResult) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "tool": f"helm-to-kustomize {__version__}",
+        "command": batch.title,
         "exitCode": batch.exit_code,
         "summary": {"releases": len(batch.results), "seconds": round(batch.seconds, 3),
                     "workers": batch.workers, **batch.counts()},
@@ -127,7 +130,7 @@ def _release(result: JobResult) -> dict[str, Any]:
         "name": job.name,
         "release": job.release,
         "namespace": job.namespace,
-        "values": str(job.values),
+        "values": str(job.values) if job.values is not None else None,
         "overlay": result.overlay,
         "result": result.result,
         "exitCode": result.exit_code,
@@ -150,8 +153,9 @@ def junit(batch: BatchResult, color: bool) -> str:
     errors = sum(1 for r in batch.results if r.exit_code > EXIT_DIFFERENT)
     counts = {"tests": str(len(batch.results)), "failures": str(failures), "errors": str(errors),
               "time": f"{batch.seconds:.3f}"}
-    root = ET.Element("testsuites", name=SUITE, **counts)
-    suite = ET.SubElement(root, "testsuite", name=SUITE, skipped="0", **counts)
+    name = f"helm-to-kustomize {batch.title}"
+    root = ET.Element("testsuites", name=name, **counts)
+    suite = ET.SubElement(root, "testsuite", name=name, skipped="0", **counts)
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="workers", value=str(batch.workers))
     ET.SubElement(properties, "property", name="exitCode", value=str(batch.exit_code))
@@ -182,11 +186,11 @@ def markdown(batch: BatchResult, color: bool) -> str:
     total = len(batch.results)
     good = total - len(batch.failed())
     mark = "✅" if good == total else "❌"
-    lines = [f"### helm-to-kustomize batch: {mark} {good} of {total} releases equivalent", "",
-             "| Result | Releases |", "|---|---:|"]
+    lines = [f"### helm-to-kustomize {batch.title}: {mark} {good} of {total} {batch.noun}s OK", "",
+             f"| Result | {batch.noun.capitalize()}s |", "|---|---:|"]
     lines += [f"| {word} | {n} |" for word, n in batch.counts().items() if n]
     lines += ["", f"_{summary_line(batch)}_", "",
-              "| Release | Namespace | Result | Time | Detail |", "|---|---|---|---:|---|"]
+              f"| {batch.noun.capitalize()} | Namespace | Result | Time | Detail |", "|---|---|---|---:|---|"]
     lines += [f"| `{_cell(r.job.name)}` | {_cell(r.job.namespace or '-')} | {_result_cell(r)} "
               f"| {r.seconds:.1f}s | {_cell(_detail(r))} |" for r in batch.results]
     body = "\n".join(lines) + "\n"

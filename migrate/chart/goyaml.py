@@ -1,0 +1,426 @@
+"""Helm's ``toYaml``: sigs.k8s.io/yaml (JSON round trip, then go-yaml v2's emitter).
+
+The text matters, not only the data: it is spliced into the manifest (and into the requester's
+server-patch annotation verbatim), and templates inside values are evaluated on it. So this
+module copies the emitter's choices: keys in go-yaml's order, block style, sequences not
+indented inside maps, the quoting style per string, literal blocks for multi-line strings and
+folding of long lines at column 80.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any
+
+from migrate.chart.gotmpl import GoInt, format_float
+
+BEST_WIDTH = 80
+INDENT = 2
+
+_BOOLISH = set("y Y yes Yes YES on On ON true True TRUE n N no No NO off Off OFF false False FALSE".split())
+_NULLISH = {"", "~", "null", "Null", "NULL"}
+_SPECIAL_FLOATS = {
+    ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+    ".nan", ".NaN", ".NAN",
+}
+_INT_RE = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[0-9]+)$")
+_FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_BASE60_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_TIMESTAMP_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$"
+)
+
+
+def to_yaml(value: Any) -> str:
+    """The text of ``{{ toYaml value }}`` (no trailing newline)."""
+    data = json_round_trip(value)
+    lines = _Emitter().document(data)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# JSON round trip: what the value looks like when go-yaml gets it back from JSON
+
+
+def json_round_trip(value: Any) -> Any:
+    """Numbers become float64 and back: integral ones are ints when go-yaml can read them as
+    such, others floats. Map keys stay strings."""
+    if isinstance(value, dict):
+        return {str(k): json_round_trip(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_round_trip(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, GoInt):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return _number_after_json(float(value))
+    return str(value)
+
+
+def _number_after_json(number: float) -> int | float:
+    if math.isfinite(number) and number == int(number) and abs(number) < 1e21:
+        whole = int(number)
+        if -(2**63) <= whole < 2**64:
+            return whole
+    return number
+
+
+# --------------------------------------------------------------------------------------------
+# Key order (go-yaml v2's keyList.Less)
+
+
+def _key_less(a: str, b: str) -> bool:
+    ar, br = a, b
+    for i in range(min(len(ar), len(br))):
+        if ar[i] == br[i]:
+            continue
+        al, bl = ar[i].isalpha(), br[i].isalpha()
+        if al and bl:
+            return ar[i] < br[i]
+        if al or bl:
+            return bl
+        an = bn = 0
+        if ar[i] == "0" or br[i] == "0":
+            j = i - 1
+            while j >= 0 and ar[j].isdigit():
+                if ar[j] != "0":
+                    an = bn = 1
+                    break
+                j -= 1
+        ai = i
+        while ai < len(ar) and ar[ai].isdigit():
+            an = an * 10 + int(ar[ai]) if ar[ai] in "0123456789" else an
+            ai += 1
+        bi = i
+        while bi < len(br) and br[bi].isdigit():
+            bn = bn * 10 + int(br[bi]) if br[bi] in "0123456789" else bn
+            bi += 1
+        if an != bn:
+            return an < bn
+        if ai != bi:
+            return ai < bi
+        return ar[i] < br[i]
+    return len(ar) < len(br)
+
+
+def sorted_keys(mapping: dict[str, Any]) -> list[str]:
+    """Map keys in the order go-yaml v2 writes them."""
+
+    def compare(a: str, b: str) -> int:
+        if _key_less(a, b):
+            return -1
+        if _key_less(b, a):
+            return 1
+        return 0
+
+    return sorted(mapping, key=functools.cmp_to_key(compare))
+
+
+# --------------------------------------------------------------------------------------------
+# Scalars
+
+
+def _resolves_to_non_string(text: str) -> bool:
+    """Whether go-yaml v2 would read this plain scalar as something other than a string."""
+    if text in _BOOLISH or text in _NULLISH or text in _SPECIAL_FLOATS or text == "<<":
+        return True
+    plain = text.replace("_", "")
+    if _INT_RE.match(plain) or _FLOAT_RE.match(plain):
+        return True
+    if _TIMESTAMP_RE.match(text):
+        return True
+    return bool(_BASE60_RE.match(text))
+
+
+def _is_printable(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        code == 0x0A
+        or 0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+    )
+
+
+class _Analysis:
+    """yaml_emitter_analyze_scalar: which styles a string may use."""
+
+    def __init__(self, value: str) -> None:
+        self.multiline = False
+        self.block_plain = True
+        self.single_allowed = True
+        self.block_allowed = True
+        if not value:
+            self.block_allowed = False
+            return
+        block_ind = value.startswith(("---", "..."))
+        flow_ind = block_ind
+        line_breaks = special = False
+        leading_space = leading_break = trailing_space = trailing_break = False
+        break_space = space_break = False
+        previous_space = previous_break = False
+        preceded_by_ws = True
+        for i, ch in enumerate(value):
+            followed_by_ws = i + 1 >= len(value) or value[i + 1] in " \t\r\n\x85\u2028\u2029"
+            if i == 0:
+                if ch in "#,[]{}&*!|>'\"%@`":
+                    flow_ind = block_ind = True
+                elif ch in "?:":
+                    flow_ind = True
+                    block_ind = block_ind or followed_by_ws
+                elif ch == "-" and followed_by_ws:
+                    flow_ind = block_ind = True
+            else:
+                if ch in ",?[]{}":
+                    flow_ind = True
+                elif ch == ":":
+                    flow_ind = True
+                    block_ind = block_ind or followed_by_ws
+                elif ch == "#" and preceded_by_ws:
+                    flow_ind = block_ind = True
+            if not _is_printable(ch):
+                special = True
+            if ch == " ":
+                leading_space = leading_space or i == 0
+                trailing_space = trailing_space or i == len(value) - 1
+                break_space = break_space or previous_break
+                previous_space, previous_break = True, False
+            elif ch in "\r\n\x85\u2028\u2029":
+                line_breaks = True
+                leading_break = leading_break or i == 0
+                trailing_break = trailing_break or i == len(value) - 1
+                space_break = space_break or previous_space
+                previous_space, previous_break = False, True
+            else:
+                previous_space = previous_break = False
+            preceded_by_ws = ch in " \t\r\n\x85\u2028\u2029"
+        self.multiline = line_breaks
+        if leading_space or leading_break or trailing_space or trailing_break:
+            self.block_plain = False
+        if trailing_space:
+            self.block_allowed = False
+        if break_space:
+            self.block_plain = False
+            self.single_allowed = False
+        if space_break or special:
+            self.block_plain = self.single_allowed = self.block_allowed = False
+        if line_breaks:
+            self.block_plain = False
+        if block_ind:
+            self.block_plain = False
+
+
+def _style(value: str, simple_key: bool) -> str:
+    """'plain', 'single', 'double' or 'literal', as go-yaml v2 chooses for a string."""
+    analysis = _Analysis(value)
+    can_plain = not _resolves_to_non_string(value)
+    if "\n" in value:
+        style = "literal"
+    elif can_plain:
+        style = "plain"
+    else:
+        style = "double"
+    if style == "plain":
+        if not analysis.block_plain or (not value and simple_key):
+            style = "single"
+    if style == "single" and not analysis.single_allowed:
+        style = "double"
+    if style == "literal" and (not analysis.block_allowed or simple_key):
+        style = "double"
+    return style
+
+
+_DQ_ESCAPES = {
+    "\0": "0", "\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r",
+    "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P",
+}
+
+
+class _Writer:
+    """Accumulates output lines and tracks the column, for go-yaml's line folding."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = [""]
+
+    @property
+    def column(self) -> int:
+        return len(self.lines[-1])
+
+    def write(self, text: str) -> None:
+        self.lines[-1] += text
+
+    def newline(self, indent: int) -> None:
+        self.lines.append(" " * indent)
+
+    def break_line(self) -> None:
+        self.lines.append("")
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.out = _Writer()
+
+    def document(self, data: Any) -> list[str]:
+        if isinstance(data, dict) and data:
+            self._mapping(data, 0, first=True)
+        elif isinstance(data, list) and data:
+            self._sequence(data, 0, first=True)
+        else:
+            self._scalar(data, INDENT, lead="", simple_key=False)
+        return self.out.lines
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def _mapping(self, data: dict[str, Any], indent: int, first: bool) -> None:
+        for index, key in enumerate(sorted_keys(data)):
+            if not (first and index == 0):
+                self.out.newline(indent)
+            self._scalar(key, indent + INDENT, lead="", simple_key=True)
+            self.out.write(":")
+            self._value(data[key], indent)
+
+    def _value(self, value: Any, indent: int) -> None:
+        if isinstance(value, dict) and value:
+            self.out.newline(indent + INDENT)
+            self._mapping(value, indent + INDENT, first=True)
+        elif isinstance(value, list) and value:
+            self.out.newline(indent)
+            self._sequence(value, indent, first=True)  # sequences are not indented in maps
+        else:
+            self._scalar(value, indent + INDENT, lead=" ", simple_key=False)
+
+    def _sequence(self, data: list[Any], indent: int, first: bool) -> None:
+        for index, item in enumerate(data):
+            if not (first and index == 0):
+                self.out.newline(indent)
+            self.out.write("-")
+            if isinstance(item, dict) and item:
+                self.out.write(" ")
+                self._mapping(item, indent + INDENT, first=True)
+            elif isinstance(item, list) and item:
+                self.out.write(" ")
+                self._sequence(item, indent + INDENT, first=True)
+            else:
+                self._scalar(item, indent + INDENT, lead=" ", simple_key=False)
+
+    # -- scalars -------------------------------------------------------------------------
+
+    def _scalar(self, value: Any, indent: int, lead: str, simple_key: bool) -> None:
+        """Write a scalar after its indicator; `indent` is where continuation lines go."""
+        if isinstance(value, dict):
+            self.out.write(lead + "{}")
+        elif isinstance(value, list):
+            self.out.write(lead + "[]")
+        elif value is None:
+            self.out.write(lead + "null")
+        elif isinstance(value, bool):
+            self.out.write(lead + ("true" if value else "false"))
+        elif isinstance(value, int):
+            self.out.write(lead + str(value))
+        elif isinstance(value, float):
+            self.out.write(lead + _float_text(value))
+        else:
+            self.out.write(lead)
+            self._string(str(value), indent, simple_key)
+
+    def _string(self, value: str, indent: int, simple_key: bool) -> None:
+        style = _style(value, simple_key)
+        if style == "plain":
+            self._folded(value, indent, allow_breaks=not simple_key, quote="")
+        elif style == "single":
+            self._folded(value, indent, allow_breaks=not simple_key, quote="'")
+        elif style == "double":
+            self._double(value, indent, allow_breaks=not simple_key)
+        else:
+            self._literal(value, indent)
+
+    def _folded(self, value: str, indent: int, allow_breaks: bool, quote: str) -> None:
+        """Plain or single-quoted text, folded at a space once past the best width."""
+        self.out.write(quote)
+        spaces = False
+        for i, ch in enumerate(value):
+            if ch == " ":
+                nxt = value[i + 1] if i + 1 < len(value) else ""
+                fold = (
+                    allow_breaks
+                    and not spaces
+                    and self.out.column > BEST_WIDTH
+                    and nxt != " "
+                    and (not quote or 0 < i < len(value) - 1)
+                )
+                if fold:
+                    self.out.newline(indent)
+                else:
+                    self.out.write(ch)
+                spaces = True
+            else:
+                self.out.write("''" if ch == "'" and quote else ch)
+                spaces = False
+        self.out.write(quote)
+
+    def _double(self, value: str, indent: int, allow_breaks: bool) -> None:
+        self.out.write('"')
+        spaces = False
+        for i, ch in enumerate(value):
+            if not _is_printable(ch) or ch in "\ufeff\n\r\x85\u2028\u2029\"\\":
+                self.out.write("\\" + _escape_code(ch))
+                spaces = False
+            elif ch == " ":
+                fold = (
+                    allow_breaks
+                    and not spaces
+                    and self.out.column > BEST_WIDTH
+                    and 0 < i < len(value) - 1
+                )
+                if fold:
+                    self.out.newline(indent)
+                    if value[i + 1] == " ":
+                        self.out.write("\\")
+                else:
+                    self.out.write(ch)
+                spaces = True
+            else:
+                self.out.write(ch)
+                spaces = False
+        self.out.write('"')
+
+    def _literal(self, value: str, indent: int) -> None:
+        hint = str(INDENT) if value[0] in " \n" else ""
+        if not value.endswith("\n"):
+            chomp = "-"
+        elif len(value) == 1 or value[-2] == "\n":
+            chomp = "+"
+        else:
+            chomp = ""
+        self.out.write("|" + hint + chomp)
+        body = value[:-1] if value.endswith("\n") else value
+        for line in body.split("\n"):
+            if line:
+                self.out.newline(indent)
+                self.out.write(line)
+            else:
+                self.out.break_line()
+
+
+def _escape_code(ch: str) -> str:
+    if ch in _DQ_ESCAPES:
+        return _DQ_ESCAPES[ch]
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"x{code:02X}"
+    if code <= 0xFFFF:
+        return f"u{code:04X}"
+    return f"U{code:08X}"
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return format_float(value)

@@ -1,0 +1,144 @@
+"""Render the chart: template files as text, then Helm's split, parse and kind ordering."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from migrate.chart import claims, monitoring, names, workloads
+from migrate.chart.context import Release, RoleContext
+from migrate.chart.extra import extra_objects_text
+from migrate.chart.gotmpl import NO_VALUE, field, truthy
+from migrate.errors import ChartRefusal
+
+# Helm's install order; kinds not listed come after these, alphabetically.
+INSTALL_ORDER = (
+    "PriorityClass Namespace NetworkPolicy ResourceQuota LimitRange PodSecurityPolicy "
+    "PodDisruptionBudget ServiceAccount Secret SecretList ConfigMap StorageClass "
+    "PersistentVolume PersistentVolumeClaim CustomResourceDefinition ClusterRole "
+    "ClusterRoleList ClusterRoleBinding ClusterRoleBindingList Role RoleList RoleBinding "
+    "RoleBindingList Service DaemonSet Pod ReplicationController ReplicaSet Deployment "
+    "HorizontalPodAutoscaler StatefulSet Job CronJob IngressClass Ingress APIService "
+    "MutatingWebhookConfiguration ValidatingWebhookConfiguration"
+).split()
+_DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+_GO_SPACE = " \t\n\r\x0b\x0c\x85\xa0"
+
+
+def _decode_deployment(values: dict[str, Any], release: Release) -> str:
+    if truthy(field(values, "requester.enable")) or not truthy(field(values, "decode.create")):
+        return ""
+    if truthy(field(values, "multinode")):
+        return ""
+    return workloads.deployment_text(RoleContext(values, release, "decode"))
+
+
+def _lws(role: str) -> Callable[[dict[str, Any], Release], str]:
+    def text(values: dict[str, Any], release: Release) -> str:
+        if truthy(field(values, f"{role}.create")) and truthy(field(values, "multinode")):
+            return workloads.lws_text(RoleContext(values, release, role))
+        return ""
+
+    return text
+
+
+def _podmonitor(role: str) -> Callable[[dict[str, Any], Release], str]:
+    def text(values: dict[str, Any], release: Release) -> str:
+        if monitoring.renders_podmonitor(values, role):
+            return monitoring.podmonitor_text(values, release.name, release.namespace, role)
+        return ""
+
+    return text
+
+
+def _requester(values: dict[str, Any], release: Release) -> str:
+    if not truthy(field(values, "requester.enable")):
+        return ""
+    if not truthy(field(values, "decode.create")) or truthy(field(values, "multinode")):
+        return ""
+    return workloads.replicaset_text(RoleContext(values, release, "decode"))
+
+
+def _prefill_deployment(values: dict[str, Any], release: Release) -> str:
+    if truthy(field(values, "prefill.create")) and not truthy(field(values, "multinode")):
+        return workloads.deployment_text(RoleContext(values, release, "prefill"))
+    return ""
+
+
+def _claim_templates(values: dict[str, Any], release: Release) -> str:
+    return "".join(
+        "\n---\n" + claims.claim_template_text(values, role)
+        for role in ("decode", "prefill")
+        if claims.renders_claim_template(values, role)
+    )
+
+
+def _service_account(values: dict[str, Any], release: Release) -> str:
+    if not names.renders_service_account(values):
+        return ""
+    return (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n"
+        f"  name: {names.service_account_name(values, release.name)}\n"
+        "  labels:\n" + "\n".join("    " + line for line in names.common_labels_text().split("\n"))
+    )
+
+
+TEMPLATE_FILES: tuple[tuple[str, Callable[[dict[str, Any], Release], str]], ...] = (
+    ("decode-deployment.yaml", _decode_deployment),
+    ("decode-lws.yaml", _lws("decode")),
+    ("decode-podmonitor.yaml", _podmonitor("decode")),
+    ("decode-requester-replicaset.yaml", _requester),
+    ("extra-objects.yaml", extra_objects_text),
+    ("prefill-deployment.yaml", _prefill_deployment),
+    ("prefill-lws.yaml", _lws("prefill")),
+    ("prefill-podmonitor.yaml", _podmonitor("prefill")),
+    ("resource-claim-template.yaml", _claim_templates),
+    ("serviceaccount.yaml", _service_account),
+)
+
+
+def render_texts(values: dict[str, Any], release: str, namespace: str) -> list[tuple[str, str]]:
+    """(template file, rendered text) for every template, in file order."""
+    rel = Release(release, namespace)
+    return [(name, build(values, rel).replace(NO_VALUE, "")) for name, build in TEMPLATE_FILES]
+
+
+def split_documents(text: str) -> list[str]:
+    """Helm's SplitManifests: split on ``---`` lines, trim each document, drop empty ones."""
+    docs = _DOC_SEPARATOR.split(text.strip(_GO_SPACE))
+    return [doc.strip(_GO_SPACE) for doc in docs if doc.strip(_GO_SPACE)]
+
+
+def _parse(doc: str, template: str) -> Any:
+    try:
+        return yaml.safe_load(doc)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ChartRefusal(
+            f"YAML parse error on {names.CHART_NAME}/templates/{template}: "
+            f"{' '.join(str(problem).split())} (Helm refuses to render); a value breaks the "
+            "chart's YAML (empty labels, a template value with a quote, or a raw template)"
+        ) from None
+
+
+def _kind_key(obj: Any) -> tuple[int, str]:
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    kind = kind if isinstance(kind, str) else ""
+    if kind in INSTALL_ORDER:
+        return (INSTALL_ORDER.index(kind), "")
+    return (len(INSTALL_ORDER), kind)
+
+
+def render(values: dict[str, Any], release: str, namespace: str) -> list[dict[str, Any]]:
+    """The objects ``helm template`` renders for these effective values, as PyYAML parses
+    them, in Helm's document order. Raises ChartRefusal where Helm refuses to render."""
+    objects: list[Any] = []
+    for template, text in render_texts(values, release, namespace):
+        for doc in split_documents(text):
+            parsed = _parse(doc, template)
+            if parsed is not None:
+                objects.append(parsed)
+    return sorted(objects, key=_kind_key)

@@ -1,0 +1,291 @@
+"""A small Go-template evaluator for the templates users put inside values (Helm's ``tpl``).
+
+Supported: text with ``{{ }}`` actions (and the ``{{-``/``-}}`` trim markers, comments),
+pipelines of field chains (``.Values.a.b``, ``.Release.Name``, ``.role``, ``$.x``), string,
+number and boolean literals, and the functions ``include`` (the chart's ``fullname``,
+``name`` and ``chart`` helpers), ``quote``, ``squote``, ``default``, ``lower``, ``upper``,
+``trim``, ``trimSuffix``, ``trimPrefix``, ``trunc``, ``replace``, ``toString``, ``int``,
+``printf``, ``toYaml``, ``indent`` and ``nindent``. Control structures (if, range, with,
+define, variables) are refused with a ChartRefusal naming the values key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from migrate.chart import gotmpl
+from migrate.chart.goyaml import to_yaml
+from migrate.errors import ChartRefusal
+
+_ACTION_RE = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
+_TOKEN_RE = re.compile(
+    r"""\s*(?:
+        (?P<str>"(?:[^"\\]|\\.)*")
+      | (?P<raw>`[^`]*`)
+      | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))
+      | (?P<field>\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|\$)
+      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<op>[|()])
+    )""",
+    re.VERBOSE,
+)
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def render_tpl(text: str, context: dict[str, Any], key: str) -> str:
+    """Evaluate ``text`` as Helm's ``tpl`` would with ``context`` as the dot."""
+    try:
+        return _Template(text, context, key).execute()
+    except _Unsupported as exc:
+        raise ChartRefusal(
+            f"template construct not supported by this tool: {exc}; "
+            "write the value without it or with a simpler template",
+            key=key,
+        ) from None
+
+
+class _Template:
+    def __init__(self, text: str, context: dict[str, Any], key: str) -> None:
+        self.text = text
+        self.dot = context
+        self.key = key
+
+    def execute(self) -> str:
+        out: list[str] = []
+        pos = 0
+        trim_next = False
+        for match in _ACTION_RE.finditer(self.text):
+            literal = self.text[pos : match.start()]
+            if trim_next:
+                literal = literal.lstrip(" \t\r\n")
+            if match.group(1):
+                literal = literal.rstrip(" \t\r\n")
+            out.append(literal)
+            out.append(self._action(match.group(2).strip()))
+            trim_next = bool(match.group(3))
+            pos = match.end()
+        tail = self.text[pos:]
+        if "{{" in tail:
+            raise _Unsupported("an unterminated '{{'")
+        out.append(tail.lstrip(" \t\r\n") if trim_next else tail)
+        return "".join(out)
+
+    def _action(self, body: str) -> str:
+        if body.startswith("/*"):
+            if not body.endswith("*/"):
+                raise _Unsupported("a malformed comment")
+            return ""
+        first = body.split(None, 1)[0] if body else ""
+        if first in ("if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"):
+            raise _Unsupported(f"'{first}' actions")
+        if re.search(r":=|\$[A-Za-z_]", body.split('"')[0]):
+            raise _Unsupported("template variables")
+        tokens = _tokenize(body)
+        parser = _Parser(tokens, self)
+        value = parser.pipeline()
+        if parser.pos != len(tokens):
+            raise _Unsupported(f"'{body}'")
+        return gotmpl.go_print(value)
+
+    # -- evaluation helpers used by the parser --------------------------------------------
+
+    def field_chain(self, text: str) -> Any:
+        if text in (".", "$"):
+            return self.dot
+        path = text.lstrip("$")
+        try:
+            return gotmpl.field(self.dot, path, where=self.key)
+        except ChartRefusal as exc:
+            raise ChartRefusal(f"{exc} while evaluating {{{{ {text} }}}}", key=self.key) from None
+
+    def call(self, name: str, args: list[Any]) -> Any:
+        func = _FUNCTIONS.get(name)
+        if func is None:
+            raise _Unsupported(f"the function '{name}'")
+        try:
+            return func(*args)
+        except TypeError:
+            raise _Unsupported(f"'{name}' with {len(args)} argument(s)") from None
+
+
+def _tokenize(body: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(body):
+        if body[pos:].strip() == "":
+            break
+        match = _TOKEN_RE.match(body, pos)
+        if not match or match.end() == pos:
+            raise _Unsupported(f"'{body}'")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over tokens: pipeline := command ('|' command)*."""
+
+    def __init__(self, tokens: list[tuple[str, str]], template: _Template) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.template = template
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def pipeline(self) -> Any:
+        value = self.command(None, piped=False)
+        while self.peek() == ("op", "|"):
+            self.pos += 1
+            value = self.command(value, piped=True)
+        return value
+
+    def command(self, piped_value: Any, piped: bool) -> Any:
+        token = self.peek()
+        if token is None:
+            raise _Unsupported("an empty command")
+        if token[0] == "ident" and token[1] not in ("true", "false", "nil"):
+            self.pos += 1
+            args = self.arguments()
+            if piped:
+                args.append(piped_value)
+            return self.template.call(token[1], args)
+        if piped:
+            raise _Unsupported("piping into a value that is not a function")
+        value = self.operand()
+        if self.operand_follows():
+            raise _Unsupported("calling a field with arguments")
+        return value
+
+    def arguments(self) -> list[Any]:
+        args: list[Any] = []
+        while self.operand_follows():
+            args.append(self.operand())
+        return args
+
+    def operand_follows(self) -> bool:
+        token = self.peek()
+        return token is not None and (token[0] != "op" or token[1] == "(")
+
+    def operand(self) -> Any:
+        kind, text = self.tokens[self.pos]
+        self.pos += 1
+        if kind == "str":
+            return _unquote(text)
+        if kind == "raw":
+            return text[1:-1]
+        if kind == "num":
+            return _number(text)
+        if kind == "field":
+            return self.template.field_chain(text)
+        if kind == "ident":
+            if text in ("true", "false"):
+                return text == "true"
+            if text == "nil":
+                return None
+            return self.template.call(text, [])
+        if text == "(":
+            value = self.pipeline()
+            if self.peek() != ("op", ")"):
+                raise _Unsupported("unbalanced parentheses")
+            self.pos += 1
+            return value
+        raise _Unsupported(f"'{text}'")
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    escapes = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'"}
+    out = []
+    i = 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            out.append(escapes.get(body[i + 1], body[i + 1]))
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def _number(text: str) -> Any:
+    if re.fullmatch(r"[-+]?\d+", text) or text.lower().startswith(("0x", "-0x", "+0x")):
+        return gotmpl.GoInt(int(text, 0))
+    return float(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Functions
+
+
+def _include(name: str, arg: Any = None) -> str:
+    from migrate.chart import names  # local import: names uses tpl for nothing, avoids a cycle
+
+    if not isinstance(arg, dict):
+        raise _Unsupported(f"include of {name!r} with a context that is not the root context")
+    values = arg.get("Values") or {}
+    release = (arg.get("Release") or {}).get("Name", "")
+    if name == "llm-d-modelservice.fullname":
+        return names.fullname(values, release)
+    if name == "llm-d-modelservice.name":
+        return names.chart_short_name(values)
+    if name == "llm-d-modelservice.chart":
+        return names.CHART_LABEL
+    raise _Unsupported(f"include of the template {name!r}")
+
+
+def _printf(fmt: str, *args: Any) -> str:
+    parts = re.split(r"(%[-+# 0-9.]*[a-zA-Z%])", fmt)
+    out: list[str] = []
+    queue = list(args)
+    for part in parts:
+        if not part.startswith("%") or len(part) < 2:
+            out.append(part)
+            continue
+        verb = part[-1]
+        if verb == "%":
+            out.append("%")
+            continue
+        if verb not in "sdvq" or len(part) > 2:
+            raise _Unsupported(f"printf verb {part!r}")
+        value = queue.pop(0) if queue else None
+        out.append(gotmpl.quote(value) if verb == "q" else gotmpl.go_print(value))
+    return "".join(out)
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else gotmpl.go_print(value)
+
+
+def _required(message: str, value: Any) -> Any:
+    if not gotmpl.truthy(value):
+        raise ChartRefusal(f"{message} (Helm refuses to render)")
+    return value
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "include": _include,
+    "quote": lambda *v: " ".join(gotmpl.quote(x) for x in v if x is not None),
+    "squote": lambda *v: " ".join(f"'{_str(x)}'" for x in v if x is not None),
+    "default": gotmpl.default,
+    "lower": lambda s: _str(s).lower(),
+    "upper": lambda s: _str(s).upper(),
+    "trim": lambda s: _str(s).strip(" \t\r\n"),
+    "trimSuffix": lambda suffix, s: _str(s)[: -len(suffix)] if suffix and _str(s).endswith(suffix) else _str(s),
+    "trimPrefix": lambda prefix, s: _str(s)[len(prefix) :] if prefix and _str(s).startswith(prefix) else _str(s),
+    "trunc": lambda n, s: _str(s)[: int(n)] if int(n) >= 0 else _str(s)[int(n) :],
+    "replace": lambda old, new, s: _str(s).replace(old, new),
+    "toString": _str,
+    "int": gotmpl.to_int,
+    "printf": _printf,
+    "toYaml": to_yaml,
+    "indent": lambda n, s: gotmpl.indent(int(n), _str(s)),
+    "nindent": lambda n, s: gotmpl.nindent(int(n), _str(s)),
+    "required": _required,
+}

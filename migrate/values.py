@@ -1,0 +1,107 @@
+"""Values files: load them as Helm does, merge the chart defaults, validate with the schema."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from migrate import resources
+from migrate.errors import InputError
+from migrate.yamlio import YamlError, load_helm
+
+_HEADERS = ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:")
+
+
+def load_user_values(path: str | Path) -> dict[str, Any]:
+    """The user's values as Helm reads them; ``null`` or an empty file gives ``{}``."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read values file: {exc.strerror or exc}", file=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    text = _strip_header(text)
+    try:
+        data = load_helm(text)
+    except YamlError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=name) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise InputError(f"values must be a map of keys, not {kind}", file=name)
+    return data
+
+
+def _strip_header(text: str) -> str:
+    """Drop the header line ``helm get values`` prints before the YAML."""
+    body = text[1:] if text.startswith("\ufeff") else text
+    first, newline, rest = body.partition("\n")
+    if first.strip() in _HEADERS:
+        return rest
+    return body
+
+
+def merge_defaults(defaults: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of the user's values over the chart defaults: maps merge key by
+    key, lists and scalars replace, a user ``null`` deletes the key (a default key too).
+    The inputs are not changed."""
+    return _coalesce(copy.deepcopy(user), copy.deepcopy(defaults), top=True)
+
+
+def _coalesce(dst: dict[str, Any], src: dict[str, Any], top: bool) -> dict[str, Any]:
+    """Helm's coalesceValues (top level) and coalesceTablesFullKey (below): at the top only
+    nulls over default keys go; below, every null of a map merged with a default map goes.
+    Subtrees without a default map are kept as given, nulls included."""
+    if not top:
+        for key in [k for k, v in dst.items() if v is None]:
+            del dst[key]
+    for key, default in src.items():
+        if key not in dst:
+            dst[key] = default
+        elif dst[key] is None:
+            del dst[key]
+        elif isinstance(dst[key], dict) and isinstance(default, dict):
+            _coalesce(dst[key], default, top=False)
+    return dst
+
+
+def _dotted(path: Any) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def validate(effective: dict[str, Any], version: str, file: str | None = None) -> None:
+    """Check effective values against the chart's JSON schema, as Helm does before rendering."""
+    schema = json.loads(resources.chart_schema_path(version).read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema)
+    errors = sorted(validator.iter_errors(effective), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more schema error(s))" if len(errors) > 1 else ""
+        raise InputError(
+            f"{first.message} (values don't meet the chart's schema; Helm refuses them){more}",
+            file=file,
+            key=_dotted(first.absolute_path),
+        )
+
+
+def effective_values(path: str | Path, version: str = "v0.4.12") -> dict[str, Any]:
+    """Chart defaults merged with the user's values file, validated against the schema."""
+    defaults = load_helm(resources.chart_defaults_path(version).read_text(encoding="utf-8"))
+    effective = merge_defaults(defaults or {}, load_user_values(path))
+    validate(effective, version, str(path))
+    return effective

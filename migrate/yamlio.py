@@ -1,0 +1,276 @@
+"""YAML set-up shared by the whole tool: a safe loader that reads values the way Helm does,
+and a dumper whose output PyYAML, Helm and Kustomize all read back to the same data.
+
+Helm reads values files with go-yaml v2 (YAML 1.1) and then converts them to JSON:
+
+* unquoted ``y``/``Y``/``n``/``N``/``yes``/``no``/``on``/``off``/``true``/``false`` (any of
+  their usual capitalisations) are booleans, map keys included;
+* numbers follow Go's rules (``1e5`` is a number, ``1:20`` is a string);
+* timestamps stay strings;
+* every map key becomes a string (``n:`` is the key ``"false"``, ``1:`` is ``"1"``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+
+_BOOL_TRUE = "y Y yes Yes YES on On ON true True TRUE".split()
+_BOOL_FALSE = "n N no No NO off Off OFF false False FALSE".split()
+_BOOL_RE = re.compile("^(?:" + "|".join(_BOOL_TRUE + _BOOL_FALSE) + ")$")
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+# Go's strconv.ParseInt(s, 0, 64) after go-yaml removed the underscores.
+_INT_RE = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
+# go-yaml v2's float pattern (applied after removing underscores).
+_FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOAT_RE = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
+class YamlError(ValueError):
+    """A YAML document that cannot be read safely; the message is one line."""
+
+
+class _HelmResolver(Resolver):
+    """Implicit types as go-yaml v2 (Helm) resolves them; no timestamps, no sexagesimals."""
+
+
+_HelmResolver.yaml_implicit_resolvers = {}
+_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_RE, list("yYnNtTfFoO"))
+_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:null", _NULL_RE, ["~", "n", "N", ""])
+_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:int", _INT_RE, list("-+0123456789"))
+_HelmResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789.")
+)
+_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:float", _SPECIAL_FLOAT_RE, list("-+."))
+_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+
+
+class _HelmConstructor(SafeConstructor):
+    """Safe constructor with Go number parsing and string map keys."""
+
+    def construct_yaml_bool(self, node: ScalarNode) -> bool:
+        return self.construct_scalar(node) in _BOOL_TRUE
+
+    def construct_yaml_int(self, node: ScalarNode) -> int | float:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        body = text.lstrip("+-")
+        base = 10
+        if body[:2].lower() in ("0x", "0o", "0b"):
+            base = {"0x": 16, "0o": 8, "0b": 2}[body[:2].lower()]
+            body = body[2:]
+        elif len(body) > 1 and body.startswith("0"):
+            base = 8
+        try:
+            return sign * int(body, base)
+        except ValueError:
+            return float(text)  # e.g. "09": not octal, Go falls back to float
+
+    def construct_yaml_float(self, node: ScalarNode) -> float:
+        text = str(self.construct_scalar(node)).replace("_", "").lower()
+        if text.endswith("inf"):
+            return -math.inf if text.startswith("-") else math.inf
+        if text.endswith("nan"):
+            return math.nan
+        return float(text)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[str, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        return {_key_text(key): value for key, value in mapping.items()}
+
+
+_HelmConstructor.add_constructor("tag:yaml.org,2002:bool", _HelmConstructor.construct_yaml_bool)
+_HelmConstructor.add_constructor("tag:yaml.org,2002:int", _HelmConstructor.construct_yaml_int)
+_HelmConstructor.add_constructor("tag:yaml.org,2002:float", _HelmConstructor.construct_yaml_float)
+
+
+def _key_text(key: Any) -> str:
+    """The string Helm's YAML-to-JSON conversion makes of a map key."""
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float):
+        from migrate.chart.gotmpl import format_float  # local: avoid an import cycle
+
+        return format_float(key)
+    if isinstance(key, (int, float)):
+        return str(key)
+    raise yaml.constructor.ConstructorError(None, None, f"unsupported map key {key!r}", None)
+
+
+class _LimitedComposer(Composer):
+    """Composer that refuses deep nesting and alias expansion beyond fixed limits."""
+
+    def compose_document(self) -> Node:
+        self._depth = 0
+        node = super().compose_document()
+        _check_expanded_size(node)
+        return node
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise YamlError(f"line {mark.line + 1}: nesting deeper than {MAX_DEPTH} levels")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expanded_size(root: Node) -> None:
+    """Refuse documents whose aliases expand to more than MAX_NODES nodes (alias bombs)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # guards recursive aliases
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        total = min(total, MAX_NODES + 1)
+        sizes[id(node)] = total
+        return total
+
+    if root is not None and size(root) > MAX_NODES:
+        raise YamlError(f"aliases expand to more than {MAX_NODES} nodes")
+
+
+class HelmLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    _LimitedComposer,
+    _HelmConstructor,
+    _HelmResolver,
+):
+    """Safe loader reading YAML the way Helm reads a values file."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _LimitedComposer.__init__(self)
+        _HelmConstructor.__init__(self)
+        _HelmResolver.__init__(self)
+
+
+def load_helm(text: str) -> Any:
+    """Parse one YAML document with Helm's rules. Raises YamlError with a one-line message."""
+    try:
+        return yaml.load(text, Loader=HelmLoader)  # noqa: S506 - HelmLoader is a safe loader
+    except YamlError:
+        raise
+    except RecursionError:
+        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(_one_line(exc)) from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    if "could not determine a constructor" in str(exc):
+        problem = "tag not allowed (only plain YAML data is accepted)"
+    return where + " ".join(str(problem).split())
+
+
+# --------------------------------------------------------------------------------------------
+# Dumping
+
+
+class _QuotingResolver(Resolver):
+    """Resolves every plain scalar that Helm, PyYAML, or YAML 1.2 (kyaml) would not read as a
+    string, so that the dumper quotes such strings."""
+
+
+_QuotingResolver.yaml_implicit_resolvers = {
+    key: list(value) for key, value in Resolver.yaml_implicit_resolvers.items()
+}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool", _BOOL_RE, list("yYnNtTfFoO")),
+    ("tag:yaml.org,2002:int", _INT_RE, list("-+0123456789")),
+    ("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789.")),
+    ("tag:yaml.org,2002:float", _SPECIAL_FLOAT_RE, list("-+.")),
+):
+    _QuotingResolver.add_implicit_resolver(_tag, _regexp, _first)
+
+
+class HelmSafeDumper(
+    yaml.emitter.Emitter,
+    yaml.serializer.Serializer,
+    yaml.representer.SafeRepresenter,
+    _QuotingResolver,
+):
+    """Safe dumper that quotes strings looking like other types; never sorts keys."""
+
+    def __init__(self, stream: Any, **kwargs: Any) -> None:
+        yaml.emitter.Emitter.__init__(
+            self,
+            stream,
+            canonical=kwargs.get("canonical"),
+            indent=kwargs.get("indent"),
+            width=kwargs.get("width"),
+            allow_unicode=kwargs.get("allow_unicode"),
+            line_break=kwargs.get("line_break"),
+        )
+        yaml.serializer.Serializer.__init__(
+            self,
+            encoding=kwargs.get("encoding"),
+            explicit_start=kwargs.get("explicit_start"),
+            explicit_end=kwargs.get("explicit_end"),
+            version=kwargs.get("version"),
+            tags=kwargs.get("tags"),
+        )
+        yaml.representer.SafeRepresenter.__init__(
+            self,
+            default_style=kwargs.get("default_style"),
+            default_flow_style=kwargs.get("default_flow_style"),
+            sort_keys=kwargs.get("sort_keys", False),
+        )
+        _QuotingResolver.__init__(self)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(obj: Any) -> str:
+    """Block-style YAML, keys in insertion order, ambiguous strings quoted."""
+    return yaml.dump(
+        obj,
+        Dumper=HelmSafeDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+    )
+
+
+def dump_all(objs: list[Any]) -> str:
+    """Several documents separated by ``---``."""
+    return yaml.dump_all(
+        objs,
+        Dumper=HelmSafeDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+        explicit_start=True,
+    )

@@ -6,7 +6,7 @@ CLI := $(VENV)/bin/helm-to-kustomize
 DEMO_CASE := fixtures/llm-d-modelservice/v0.4.12/single-node-nvidia
 DEMO_DIR := build/demo
 
-.PHONY: demo test tools install clean
+.PHONY: demo test bench tools install clean
 
 demo: tools
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/overlay
@@ -19,6 +19,9 @@ demo: tools
 
 test: tools
 	$(PY) -m pytest
+
+bench: tools
+	$(PY) bench/bench.py
 
 tools: install
 	$(PY) -m migrate.provision

@@ -1,6 +1,6 @@
 """Verify the overlays that changed files touch: the pre-commit hook and the CI step.
 
-    python -m migrate.hooks --overlays DIR --renders DIR [--format F] [--report FILE] [FILE...]
+    python -m migrate.hooks --overlays DIR --renders DIR [--format F] [--report FILE] [--summary FILE] [FILE...]
 
 Overlays are the subdirectories of each ``--overlays`` DIR that hold a
 kustomization file (the layout ``batch`` writes). Each is verified against its
@@ -140,14 +140,16 @@ def verify_changed(overlay_roots: list[Path], renders: Path, files: list[Path], 
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report in --format to FILE; text still goes to stdout.")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also append the markdown report to FILE (for example $GITHUB_STEP_SUMMARY).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel verifications [default: CPU count].")
 @click.option("--kustomize", metavar="BIN", help="kustomize >= 5 or kubectl >= 1.27.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def verify_changed_command(files: tuple[Path, ...], overlay_roots: tuple[Path, ...], renders: Path,
-                           namespace: str | None, fmt: str, report: Path | None, jobs: int | None,
-                           kustomize: str | None, debug: bool) -> int:
+                           namespace: str | None, fmt: str, report: Path | None, summary: Path | None,
+                           jobs: int | None, kustomize: str | None, debug: bool) -> int:
     """Verify the overlays that FILE... (changed files) touch; every overlay without FILE."""
-    from migrate.reporters.batch import write_reports
+    from migrate.reporters.batch import render, write_reports
 
     batch = verify_changed(list(overlay_roots), renders, list(files), namespace=namespace, kustomize=kustomize,
                            jobs=jobs)
@@ -155,7 +157,17 @@ def verify_changed_command(files: tuple[Path, ...], overlay_roots: tuple[Path, .
         click.echo("no overlay affected by the changed files", err=True)
         return EXIT_OK
     write_reports(batch, fmt, report, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    if summary is not None:
+        _append(summary, render(batch, "markdown"))
     return batch.exit_code
+
+
+def _append(path: Path, text: str) -> None:
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(text + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write the summary: {exc.strerror}", file=str(path)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,10 +60,14 @@ def _coalesce(dst: dict[str, Any], src: dict[str, Any], top: bool) -> dict[str, 
     """Helm's coalesceValues (top level) and coalesceTablesFullKey (below): at the top only
     nulls over default keys go; below, every null of a map merged with a default map goes.
     Subtrees without a default map are kept as given, nulls included."""
+    nulled = set()
     if not top:
-        for key in [k for k, v in dst.items() if v is None]:
+        nulled = {k for k, v in dst.items() if v is None}
+        for key in nulled:
             del dst[key]
     for key, default in src.items():
+        if key in nulled:
+            continue
         if key not in dst:
             dst[key] = default
         elif dst[key] is None:

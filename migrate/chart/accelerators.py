@@ -47,8 +47,8 @@ def accelerator_env_text(values: dict[str, Any], role: str) -> str:
         return ""
     out = []
     for item in table[kind] or []:
-        name = field(item, "name", where=f"accelerator.env.{kind}[].name")
-        value = field(item, "value", where=f"accelerator.env.{kind}[].value")
+        name = field(item, "name", base=f"accelerator.env.{kind}[]")
+        value = field(item, "value", base=f"accelerator.env.{kind}[]")
         out.append(f"\n- name: {go_print(name)}\n  value: {quote(value)}")
     return "".join(out)
 

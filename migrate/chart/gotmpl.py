@@ -181,24 +181,27 @@ def type_name(value: Any) -> str:
     return "map[string]interface {}"
 
 
-def field(obj: Any, path: str, where: str = "") -> Any:
+def field(obj: Any, path: str, base: str = "") -> Any:
     """Evaluate ``.a.b.c`` on obj like Go templates: a missing map key gives nil; a field of
-    nil fails with Helm's nil pointer error; a field of a non-map fails too."""
+    nil fails with Helm's nil pointer error; a field of a non-map fails too. ``base`` is the
+    values path of obj, for messages."""
     current = obj
+    walked = base
     for name in path.strip(".").split("."):
         if current is None:
             raise ChartRefusal(
                 f"nil pointer evaluating interface {{}}.{name} (Helm refuses to render); "
-                f"set {where or path} to a map",
-                key=where or path,
+                f"{walked or 'the values'} is null or missing; set it (the chart default is a map)",
+                key=walked or None,
             )
         if not isinstance(current, dict):
             raise ChartRefusal(
-                f"can't evaluate field {name} in type {type_name(current)} "
-                f"(Helm refuses to render)",
-                key=where or path,
+                f"can't evaluate field {name} in type {type_name(current)} (Helm refuses to "
+                f"render); {walked} must be a map",
+                key=walked or None,
             )
         current = current.get(name)
+        walked = f"{walked}.{name}" if walked else name
     return current
 
 

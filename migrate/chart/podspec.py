@@ -127,7 +127,7 @@ def _text(value: Any) -> str:
 
 
 def _affinity_text(types: Any) -> str:
-    label_key = field(types, "labelKey", where="acceleratorTypes.labelKey")
+    label_key = field(types, "labelKey", base="acceleratorTypes")
     if not truthy(label_key):
         return ""
     text = (

@@ -97,11 +97,22 @@ class _Template:
     def field_chain(self, text: str) -> Any:
         if text in (".", "$"):
             return self.dot
-        path = text.lstrip("$")
-        try:
-            return gotmpl.field(self.dot, path, where=self.key)
-        except ChartRefusal as exc:
-            raise ChartRefusal(f"{exc} while evaluating {{{{ {text} }}}}", key=self.key) from None
+        current: Any = self.dot
+        for name in text.lstrip("$").strip(".").split("."):
+            if current is None:
+                raise ChartRefusal(
+                    f"nil pointer evaluating interface {{}}.{name} in the template "
+                    f"'{{{{ {text} }}}}' (Helm refuses to render); reference a key that exists",
+                    key=self.key,
+                )
+            if not isinstance(current, dict):
+                raise ChartRefusal(
+                    f"can't evaluate field {name} in type {gotmpl.type_name(current)} in the "
+                    f"template '{{{{ {text} }}}}' (Helm refuses to render)",
+                    key=self.key,
+                )
+            current = current.get(name)
+        return current
 
     def call(self, name: str, args: list[Any]) -> Any:
         func = _FUNCTIONS.get(name)

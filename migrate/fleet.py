@@ -13,6 +13,7 @@ A job's ``name`` is its overlay's subdirectory and its key in the reports.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ VALUES_SUFFIXES = (".yaml", ".yml", ".json")
 INDEX_KEYS = ("name", "file", "release", "namespace", "chartVersion")
 CASE_KEYS = ("name", "release", "namespace", "chartVersion")
 EXIT_BUG = 4  # as in migrate.cli: an unexpected error
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 # Exit code -> the result word used by every report.
 RESULTS = {
@@ -178,8 +180,12 @@ def find_render(job: Job) -> Path | None:
 
 
 def _check_unique(jobs: list[Job], source: Path) -> None:
+    """Names are distinct, plain directory names."""
     seen: set[str] = set()
     for job in jobs:
+        if not _NAME.match(job.name) or job.name in (".", ".."):
+            raise InputError(f"{job.name!r} cannot name an overlay directory (letters, digits, '.', '_', '-')",
+                             file=str(source))
         if job.name in seen:
             raise InputError(f"two releases would share the overlay directory {job.name!r}; "
                              "give the entries distinct 'name's in an index", file=str(source))

@@ -68,6 +68,9 @@ def execute(opts: BatchOptions) -> BatchResult:
     jobs = load_jobs(opts.values_dir, opts.index, namespace=opts.namespace, chart_version=opts.chart_version,
                      renders=opts.verify_against_dir)
     check_kustomize(opts.tools)
+    if any(job.name == LIBRARY_DIR for job in jobs) and _library_at(opts.output) in (None, LIBRARY_DIR):
+        raise InputError(f"a release named {LIBRARY_DIR!r} would overwrite the shared library; "
+                         "give it another 'name' in an index", file=str(opts.output))
     place_library(opts.output)
     workers = min(opts.jobs or default_jobs(), len(jobs))
     progress = Progress(len(jobs), opts.progress or sys.stderr)
@@ -209,6 +212,16 @@ def check_kustomize(tools: ToolOptions) -> None:
 # --- the shared library -----------------------------------------------------------------------
 
 
+def _library_at(output: Path) -> str | None:
+    """The library the overlays in ``output`` would use: a path, ``kustomize`` for the shared one, None if none."""
+    from migrate import library
+
+    found = library.find_checkout(output.absolute() / "_")
+    if found is None:
+        return None
+    return LIBRARY_DIR if found == (output.absolute() / LIBRARY_DIR).resolve() else str(found)
+
+
 def place_library(output: Path) -> None:
     """Outside a checkout, put the packaged library at ``output/kustomize`` for the overlays to share."""
     from migrate import library
@@ -217,7 +230,7 @@ def place_library(output: Path) -> None:
     output = output.absolute()
     if output.exists() and not output.is_dir():
         raise InputError("exists and is not a directory", file=str(output))
-    if library.find_checkout(output / "_") is not None:
+    if _library_at(output) is not None:
         return
     target = output / LIBRARY_DIR
     if target.exists():

@@ -32,6 +32,16 @@ class Entry:
     literal: str | None = None
     groups: tuple[str, ...] = ()
     why: str | None = None
+    source: tuple[str, ...] = ()  # the keys of a literal's value, when a key holds a dot
+
+    def value(self, values: dict) -> Any:
+        """The value this entry reads (literal entries)."""
+        node: Any = values
+        for key in self.source or tuple(self.paths[0].split(".")):
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
 
     @cached_property
     def patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -58,7 +68,7 @@ class Table:
     version: str
     accelerator_default: str
     accelerator_dirs: dict[str, str]
-    components: list[tuple[str, dict]]
+    components: list[tuple[str, dict, dict[str, str]]]
     patch_groups: list[PatchGroup]
     entries: list[Entry]
     source: Path = field(default_factory=Path)
@@ -71,7 +81,9 @@ class Table:
         return self.accelerator_dirs.get(kind, self.accelerator_default)
 
     def chosen_components(self, values: dict) -> list[str]:
-        return [name for name, when in self.components if holds(when, values)]
+        """Components whose condition holds, in table order, in the accelerator's variant."""
+        accelerator = self.accelerator_dir(values)
+        return [variants.get(accelerator, name) for name, when, variants in self.components if holds(when, values)]
 
     def group_for(self, pointer: str) -> str:
         for group in self.patch_groups:
@@ -108,7 +120,7 @@ def load_table(version: str) -> Table:
         version=raw["version"],
         accelerator_default=raw["accelerators"]["default"],
         accelerator_dirs=dict(raw["accelerators"]["dirs"]),
-        components=[(c["name"], c["when"]) for c in raw["components"]],
+        components=[(c["name"], c["when"], dict(c.get("variants", {}))) for c in raw["components"]],
         patch_groups=[PatchGroup(g["name"], tuple(g["at"])) for g in raw["patch_groups"]],
         entries=[_entry(e) for e in raw["entries"]],
         source=path,
@@ -126,12 +138,13 @@ def _entry(raw: dict) -> Entry:
         literal=raw.get("literal"),
         groups=tuple(raw.get("groups", ())),
         why=raw.get("why"),
+        source=tuple(raw.get("from", ())),
     )
 
 
 def _check_references(table: Table) -> None:
     groups = {g.name for g in table.patch_groups}
-    components = {name for name, _ in table.components}
+    components = {name for name, _, _ in table.components}
     for index, entry in enumerate(table.entries):
         for group in entry.groups:
             if group not in groups:

@@ -58,7 +58,7 @@ def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, rele
 def _literals(table: Table, effective: dict, model_uri: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for entry in table.literal_entries():
-        value = lookup(effective, entry.paths[0])
+        value = entry.value(effective)
         if entry.literal == "modelUri":
             value = model_uri
         if isinstance(value, str) and _SAFE_LITERAL.match(value):

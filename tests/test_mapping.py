@@ -72,10 +72,12 @@ def test_accounting_classifies_each_leaf(table, defaults):
         ({"decode": {"create": True, "monitoring": {"podmonitor": {"enabled": True}}}},
          ["routing-proxy", "monitoring", "model-config"]),
         ({"accelerator": {"dra": True}}, ["routing-proxy", "dra", "model-config"]),
+        ({"accelerator": {"dra": True, "type": "intel-xe"}}, ["routing-proxy", "dra/intel-xe", "model-config"]),
+        ({"prefill": {"create": False}}, ["routing-proxy", "decode-only", "model-config"]),
     ],
 )
 def test_components_follow_values(table, values, components):
-    values = {"decode": {"create": True}, **values}
+    values = {"decode": {"create": True}, "prefill": {"create": True}, **values}
     assert table.chosen_components(values) == components
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,31 @@ def load_user_values(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
         raise InputError(f"values must be a map of keys, not {kind}", file=name)
+    bad = _non_finite_number(data, "")
+    if bad is not None:
+        raise InputError(
+            "infinity or NaN is not a valid value (Helm cannot convert it to JSON); quote it "
+            "if a string is meant",
+            file=name,
+            key=bad,
+        )
     return data
+
+
+def _non_finite_number(value: Any, path: str) -> str | None:
+    """The dotted path of the first infinite or NaN number, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(root)"
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    for child_path, child in items:
+        found = _non_finite_number(child, child_path)
+        if found is not None:
+            return found
+    return None
 
 
 def _strip_header(text: str) -> str:
@@ -103,9 +128,14 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
         )
 
 
+def load_defaults(version: str) -> dict[str, Any]:
+    """The chart's default values for a chart version."""
+    defaults = load_helm(resources.chart_defaults_path(version).read_text(encoding="utf-8"))
+    return defaults if isinstance(defaults, dict) else {}
+
+
 def effective_values(path: str | Path, version: str = "v0.4.12") -> dict[str, Any]:
     """Chart defaults merged with the user's values file, validated against the schema."""
-    defaults = load_helm(resources.chart_defaults_path(version).read_text(encoding="utf-8"))
-    effective = merge_defaults(defaults or {}, load_user_values(path))
+    effective = merge_defaults(load_defaults(version), load_user_values(path))
     validate(effective, version, str(path))
     return effective

@@ -85,8 +85,19 @@ class _HelmConstructor(SafeConstructor):
         return float(text)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[str, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
-        return {_key_text(key): value for key, value in mapping.items()}
+        """Like SafeConstructor's, but keys become strings as each is read (so that ``1``
+        and ``y`` stay distinct keys)."""
+        if isinstance(node, MappingNode):
+            self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a map key must be a scalar", key_node.start_mark
+                )
+            mapping[_key_text(key)] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 _HelmConstructor.add_constructor("tag:yaml.org,2002:bool", _HelmConstructor.construct_yaml_bool)

@@ -15,7 +15,8 @@ from migrate import overlay as ov
 from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
 from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan
-from migrate.resources import CHART, supported_chart_versions
+from migrate.resources import CHART, chart_defaults_path, supported_chart_versions
+from migrate.yamlio import load_helm
 
 _RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -60,13 +61,14 @@ def migrate(opts: MigrateOptions) -> Outcome:
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
     user = values.load_user_values(opts.values)
-    defaults = values.load_defaults(version)
+    defaults = load_helm(chart_defaults_path(version).read_text(encoding="utf-8")) or {}
     effective = values.merge_defaults(defaults, user)
     values.validate(effective, version, str(opts.values))
-    targets = chart.render(effective, release, opts.namespace or "default")
+    namespace = opts.namespace or "default"
+    targets = chart.render(effective, release, namespace)
     table = load_table(version)
     plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
-                     model_uri=chart.model_uri(effective, release, opts.namespace or "default"))
+                     model_uri=model_uri(effective, release, namespace))
     if plan.unmapped and not opts.allow_unmapped:
         first = plan.unmapped[0]
         more = f" (and {len(plan.unmapped) - 1} more)" if len(plan.unmapped) > 1 else ""
@@ -91,6 +93,23 @@ def migrate(opts: MigrateOptions) -> Outcome:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return outcome
+
+
+def model_uri(effective: dict, release: str, namespace: str) -> str | None:
+    """``modelArtifacts.uri`` as the chart reads it (an hf:// rest is a template), or None
+    when it renders differently per role or container, so that no single literal can stand for it."""
+    from migrate.chart import split_uri
+    from migrate.chart.context import Release, RoleContext, render_value
+
+    scheme, rest = split_uri(effective)
+    if scheme != "hf" or "{{" not in rest:
+        return effective["modelArtifacts"]["uri"]
+    rendered = set()
+    for role in ("decode", "prefill"):
+        context = RoleContext(effective, Release(release, namespace), role)
+        for container in (effective.get(role) or {}).get("containers") or [{}]:
+            rendered.add(render_value(rest, context.container_context(container), "modelArtifacts.uri"))
+    return f"hf://{rendered.pop()}" if len(rendered) == 1 else None
 
 
 def _verify(opts: MigrateOptions, overlay_dir: Path, release: str) -> object | None:

@@ -3,19 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/helm-to-kustomize
-DEMO_CASE := fixtures/llm-d-modelservice/v0.4.12/single-node-nvidia
+DEMO_CASE := fixtures/llm-d-modelservice/v0.4.12/example-pd-disaggregation
 DEMO_DIR := build/demo
 
 .PHONY: demo test bench tools install clean
 
+# The main job on an embedded example: migrate a P/D release's values to an
+# overlay on the library and verify it against the real Helm render.
 demo: tools
-	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/overlay
-	cp $(DEMO_CASE)/manifest.yaml $(DEMO_DIR)/overlay/manifest.yaml
-	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: llm-d\nresources:\n- manifest.yaml\n' \
-		> $(DEMO_DIR)/overlay/kustomization.yaml
-	$(CLI) verify $(DEMO_DIR)/overlay --manifest $(DEMO_CASE)/manifest.yaml --namespace llm-d \
-		--format markdown --report $(DEMO_DIR)/report.md
-	@echo "markdown report: $(DEMO_DIR)/report.md"
+	rm -rf $(DEMO_DIR)
+	$(CLI) $(DEMO_CASE)/values.yaml -o $(DEMO_DIR)/pd --release pd --namespace default \
+		--verify-against $(DEMO_CASE)/manifest.yaml --report $(DEMO_DIR)/migration-report.json
+	@echo "overlay: $(DEMO_DIR)/pd/kustomization.yaml; migration report: $(DEMO_DIR)/migration-report.json"
 
 test: tools
 	$(PY) -m pytest

@@ -124,8 +124,19 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
         raise InputError(
             f"{first.message} (values don't meet the chart's schema; Helm refuses them){more}",
             file=file,
-            key=_dotted(first.absolute_path),
+            key=_error_key(first),
         )
+
+
+def _error_key(error: jsonschema.ValidationError) -> str:
+    """The dotted key of a schema error; for an unexpected key, that key itself."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set((error.schema.get("properties") or {}).keys())
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra and not error.schema.get("patternProperties"):
+            path.append(extra[0])
+    return _dotted(path)
 
 
 def load_defaults(version: str) -> dict[str, Any]:

@@ -110,8 +110,8 @@ def test_merged_result_shares_nothing_with_inputs() -> None:
     "text, key, message",
     [
         ("decode: {replicas: two}", "decode.replicas", "'two' is not of type 'integer'"),
-        ("routing: {modelName: x}", "routing", "modelName"),
-        ("accelerator: {resourceClaimTemplates: {nvidia: {count: 2}}}", "accelerator.resourceClaimTemplates.nvidia", "count"),
+        ("routing: {modelName: x}", "routing.modelName", "modelName"),
+        ("accelerator: {resourceClaimTemplates: {nvidia: {count: 2}}}", "accelerator.resourceClaimTemplates.nvidia.count", "count"),
         ("decode: {initContainers: [{image: busybox}]}", "decode.initContainers[0]", "'name' is a required property"),
         ("extraObjects: [abc]", "extraObjects[0]", "is not of type 'object'"),
         ("multinode: 'yes'", "multinode", "is not of type 'boolean'"),

@@ -127,7 +127,7 @@ def sorted_keys(mapping: dict[str, Any]) -> list[str]:
 
 def _resolves_to_non_string(text: str) -> bool:
     """Whether go-yaml v2 would read this plain scalar as something other than a string."""
-    if text in _BOOLISH or text in _NULLISH or text in _SPECIAL_FLOATS or text == "<<":
+    if text in _BOOLISH or text in _NULLISH or text in _SPECIAL_FLOATS:
         return True
     plain = text.replace("_", "")
     if _INT_RE.match(plain) or _FLOAT_RE.match(plain):

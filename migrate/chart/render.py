@@ -112,9 +112,23 @@ def split_documents(text: str) -> list[str]:
     return [doc.strip(_GO_SPACE) for doc in docs if doc.strip(_GO_SPACE)]
 
 
+class ManifestLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that the plain scalars ``=`` and ``<<`` (in a value
+    position), which go-yaml writes unquoted but the safe loader cannot construct, are read
+    as the strings they are."""
+
+
+def _plain_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:value", _plain_text)
+ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
+
+
 def _parse(doc: str, template: str) -> Any:
     try:
-        return yaml.safe_load(doc)
+        return yaml.load(doc, Loader=ManifestLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ChartRefusal(

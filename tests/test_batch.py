@@ -1,0 +1,279 @@
+"""`batch` and the changed-overlays hook through real Kustomize: overlays, combined reports, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, fixture_cases
+from migrate import hooks
+from migrate.commands import batch
+from migrate.fleet import BatchResult, Job, JobResult
+from migrate.reporters.batch import as_json, render
+
+CASES = {case["name"]: case for case in fixture_cases()}
+SOME = ("single-node-nvidia", "pd-disaggregation", "multinode")  # three accelerator/feature mixes
+SAME_NAMESPACE = ("single-node-nvidia", "data-parallel-2x2")  # both in namespace llm-d
+PROGRESS_LINE = re.compile(r"^\[\d+/\d+\] [a-z0-9-]+: (migrated|equivalent|not equivalent|bad input|tool failed)"
+                           r" \(\d+\.\ds\)")
+
+
+def cases_index(tmp_path: Path, names: tuple[str, ...]) -> Path:
+    """A cases.yaml with some of the fixtures (values at FIXTURES/<name>/values.yaml)."""
+    index = tmp_path / "cases.yaml"
+    index.write_text(yaml.safe_dump({"chartVersion": "v0.4.12", "cases": [CASES[n] for n in names]}))
+    return index
+
+
+def flat_values(tmp_path: Path, names: tuple[str, ...]) -> tuple[Path, Path]:
+    """A directory of <release>.yaml values files and one of <release>.yaml Helm renders."""
+    values, renders = tmp_path / "values", tmp_path / "renders"
+    values.mkdir()
+    renders.mkdir()
+    for name in names:
+        release = CASES[name]["release"]
+        shutil.copy(FIXTURES / name / "values.yaml", values / f"{release}.yaml")
+        shutil.copy(FIXTURES / name / "manifest.yaml", renders / f"{release}.yaml")
+    return values, renders
+
+
+def kustomize_build(kustomize_bin: str, overlay: Path) -> str:
+    verb = "kustomize" if Path(kustomize_bin).name.startswith("kubectl") else "build"
+    return subprocess.run([kustomize_bin, verb, str(overlay)], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[BatchResult, Path]:
+    """One batch over SOME fixtures, verified against their renders; the reports are rendered from it."""
+    tmp = tmp_path_factory.mktemp("fleet")
+    out = tmp / "overlays"
+    opts = batch.BatchOptions(values_dir=FIXTURES, output=out, index=cases_index(tmp, SOME),
+                              verify_against_dir=FIXTURES, jobs=2, progress=io.StringIO())
+    return batch.execute(opts), out
+
+
+# --- one batch, every report ------------------------------------------------------------------
+
+
+def test_every_overlay_is_written_and_builds_to_the_helm_objects(fleet, kustomize_bin: str) -> None:
+    result, out = fleet
+    assert [r.job.name for r in result.results] == list(SOME)
+    assert [r.result for r in result.results] == ["equivalent"] * len(SOME), [r.message for r in result.results]
+    assert result.exit_code == 0
+    assert (out / "kustomize" / "base" / "kustomization.yaml").is_file()  # one shared library
+    for name in SOME:
+        kustomization = (out / name / "kustomization.yaml").read_text()
+        assert "../kustomize/" in kustomization
+        assert not (out / name / "library").exists()
+        built = [d for d in yaml.safe_load_all(kustomize_build(kustomize_bin, out / name)) if d]
+        helm = [d for d in yaml.safe_load_all((FIXTURES / name / "manifest.yaml").read_text()) if d]
+        assert sorted((d["kind"], d["metadata"]["name"]) for d in built) == \
+            sorted((d["kind"], d["metadata"]["name"]) for d in helm)
+
+
+def test_json_report_has_one_entry_per_release(fleet) -> None:
+    result, out = fleet
+    report = json.loads(render(result, "json"))
+    assert report["exitCode"] == 0
+    assert report["summary"]["releases"] == len(SOME)
+    assert report["summary"]["equivalent"] == len(SOME)
+    entries = {e["name"]: e for e in report["releases"]}
+    assert set(entries) == set(SOME)
+    single = entries["single-node-nvidia"]
+    assert (single["release"], single["namespace"], single["overlay"]) == \
+        ("single", "llm-d", str(out / "single-node-nvidia"))
+    assert single["verification"]["equivalent"] is True
+    assert single["migration"]["accelerator"]
+
+
+def test_junit_report_has_one_testcase_per_release(fleet) -> None:
+    result, _ = fleet
+    root = ET.fromstring(render(result, "junit"))
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == list(SOME)
+    assert [c.get("classname") for c in cases] == [CASES[n]["namespace"] for n in SOME]
+    assert root.get("tests") == str(len(SOME)) and root.get("failures") == "0" and root.get("errors") == "0"
+
+
+def test_markdown_report_starts_with_the_summary_table(fleet) -> None:
+    result, _ = fleet
+    lines = render(result, "markdown").splitlines()
+    assert lines[0] == f"### helm-to-kustomize batch: ✅ {len(SOME)} of {len(SOME)} releases OK"
+    assert lines[2:5] == ["| Result | Releases |", "|---|---:|", f"| equivalent | {len(SOME)} |"]
+    assert sum(1 for line in lines if line.startswith("| `")) == len(SOME)
+
+
+def test_text_report_is_a_table_and_a_summary_line(fleet) -> None:
+    result, _ = fleet
+    lines = render(result, "text").splitlines()
+    assert lines[0].split() == ["NAME", "RELEASE", "NAMESPACE", "RESULT", "TIME", "DETAIL"]
+    assert [line.split()[0] for line in lines[1:4]] == list(SOME)
+    assert re.fullmatch(r"3 releases in \d+\.\ds on 2 workers: 3 equivalent\.", lines[-1])
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+def test_a_broken_values_file_does_not_stop_the_others(cli, tmp_path: Path) -> None:
+    values, renders = flat_values(tmp_path, SAME_NAMESPACE)
+    (values / "broken.yaml").write_text("decode: [unclosed\n")
+    report = tmp_path / "report.json"
+    result = cli("batch", values, "-o", tmp_path / "out", "--namespace", "llm-d", "--verify-against-dir", renders,
+                 "--jobs", "2", "--format", "json", "--report", report)
+    assert result.exit_code == 2, result.stderr
+    entries = {e["name"]: e for e in json.loads(report.read_text())["releases"]}
+    assert entries["broken"]["result"] == "bad input"
+    assert entries["broken"]["exitCode"] == 2
+    assert "broken.yaml" in entries["broken"]["message"] and "\n" not in entries["broken"]["message"]
+    for name in SAME_NAMESPACE:
+        release = CASES[name]["release"]
+        assert entries[release]["result"] == "equivalent"
+        assert (tmp_path / "out" / release / "kustomization.yaml").is_file()
+    assert not (tmp_path / "out" / "broken").exists()
+    assert "broken" in result.stdout and "1 bad input" in result.stdout
+
+
+def test_progress_without_a_tty_is_plain_lines(cli, tmp_path: Path) -> None:
+    values, renders = flat_values(tmp_path, SAME_NAMESPACE)
+    result = cli("batch", values, "-o", tmp_path / "out", "--namespace", "llm-d", "--verify-against-dir", renders)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(SAME_NAMESPACE)
+    assert all(PROGRESS_LINE.match(line) for line in lines), lines
+    assert "\r" not in result.stderr and "\033" not in result.stderr
+
+
+def test_a_different_render_is_not_equivalent_and_exits_1(cli, tmp_path: Path) -> None:
+    values, renders = flat_values(tmp_path, SAME_NAMESPACE[:1])
+    render_file = renders / "single.yaml"
+    render_file.write_text(render_file.read_text().replace("replicas: 1", "replicas: 7", 1))
+    result = cli("batch", values, "-o", tmp_path / "out", "--namespace", "llm-d", "--verify-against-dir", renders,
+                 "--format", "markdown")
+    assert result.exit_code == 1, result.stderr
+    assert "❌ 0 of 1 releases OK" in result.stdout
+    assert "`/spec/replicas`" in result.stdout
+
+
+def test_a_missing_render_is_that_release_s_bad_input(cli, tmp_path: Path) -> None:
+    values, renders = flat_values(tmp_path, SAME_NAMESPACE)
+    (renders / "dp.yaml").unlink()
+    result = cli("batch", values, "-o", tmp_path / "out", "--namespace", "llm-d", "--verify-against-dir", renders)
+    assert result.exit_code == 2
+    assert re.search(r"\] dp: bad input .*no Helm render for 'dp'", result.stderr)
+    assert (tmp_path / "out" / "single" / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize(("index", "message"), [
+    ("- file: a.yaml\n  colour: red\n", r"index.yaml: \[0\].colour: unknown key"),
+    ("- release: a\n", r"index.yaml: \[0\]: 'file' is required"),
+    ("cases:\n- {name: x, release: 3}\n", r"index.yaml: cases\[0\].release: should be a non-empty string"),
+    ("- file: a.yaml\n- file: b/a.yaml\n", r"two releases would share the overlay directory 'a'"),
+    ("just text\n", r"index.yaml: should be a list"),
+])
+def test_a_bad_index_is_one_error_line_and_exit_2(cli, tmp_path: Path, index: str, message: str) -> None:
+    (tmp_path / "index.yaml").write_text(index)
+    result = cli("batch", tmp_path, "--index", tmp_path / "index.yaml", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert re.search(message, result.stderr), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_values_directory_is_bad_input(cli, tmp_path: Path) -> None:
+    result = cli("batch", tmp_path, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "no values files" in result.stderr
+
+
+def _job_result(code: int) -> JobResult:
+    return JobResult(Job(f"r{code}", None, f"r{code}"), code, 0.1, message="" if code == 0 else "why")
+
+
+@pytest.mark.parametrize(("codes", "expected"), [
+    ([0, 0], 0), ([0, 1], 1), ([1, 2, 0], 2), ([3, 1, 2], 3), ([0, 4, 3], 4),
+])
+def test_the_exit_code_is_the_most_severe_outcome(codes: list[int], expected: int) -> None:
+    result = BatchResult([_job_result(code) for code in codes], 1.0, 1)
+    assert result.exit_code == expected
+    assert as_json(result)["exitCode"] == expected
+
+
+def test_the_progress_bar_on_a_terminal_redraws_one_line() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = batch.Progress(2, stream)
+    progress.done(_job_result(0))
+    progress.done(_job_result(2))
+    progress.finish()
+    assert stream.getvalue().count("\r") == 2
+    assert stream.getvalue().count("\n") == 1
+    assert "2/2" in stream.getvalue()
+
+
+# --- the changed-overlays hook ----------------------------------------------------------------
+
+
+def test_hook_verifies_only_the_overlays_a_change_touches(fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = fleet
+    changed = out / "multinode" / "kustomization.yaml"
+    code = hooks.main(["--overlays", str(out), "--renders", str(FIXTURES), "--format", "junit", str(changed)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert [c.get("name") for c in ET.fromstring(captured.out).findall("./testsuite/testcase")] == ["multinode"]
+
+
+def test_hook_selection_by_path(tmp_path: Path) -> None:
+    overlays, renders, library = tmp_path / "overlays", tmp_path / "renders", tmp_path / "kustomize"
+    for name in ("a", "b"):
+        (overlays / name).mkdir(parents=True)
+        (overlays / name / "kustomization.yaml").write_text("resources: []\n")
+    for block in ("base", "accelerators", "components"):
+        (library / block).mkdir(parents=True)
+    (library / "base" / "kustomization.yaml").write_text("resources: []\n")
+    found = hooks.find_overlays([overlays])
+    a, b = found
+    assert hooks.select(found, [], renders) == [a, b]
+    assert hooks.select(found, [overlays / "b" / "patches" / "x.yaml"], renders) == [b]
+    assert hooks.select(found, [renders / "a" / "manifest.yaml"], renders) == [a]
+    assert hooks.select(found, [renders / "b.yaml"], renders) == [b]
+    assert hooks.select(found, [library / "base" / "kustomization.yaml"], renders) == [a, b]
+    assert hooks.select(found, [tmp_path / ".github" / "workflows" / "ci.yaml"], renders) == []
+
+
+def test_hook_with_nothing_to_verify_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "overlays").mkdir()
+    code = hooks.main(["--overlays", str(tmp_path / "overlays"), "--renders", str(tmp_path), "README.md"])
+    assert code == 0
+    assert "no overlay affected" in capsys.readouterr().err
+
+
+def test_batch_migrates_every_fixture(cli, tmp_path: Path) -> None:
+    """All fixtures in one call (about 30 s on two cores)."""
+    report = tmp_path / "report.json"
+    result = cli("batch", FIXTURES, "--index", FIXTURES / "cases.yaml", "-o", tmp_path / "out",
+                 "--verify-against-dir", FIXTURES, "--format", "json", "--report", report)
+    entries = json.loads(report.read_text())["releases"]
+    assert len(entries) == len(CASES)
+    assert [e["name"] for e in entries if e["result"] != "equivalent"] == []
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["../up", "kustomize"])
+def test_an_index_name_that_is_not_a_safe_overlay_directory_is_refused(cli, tmp_path: Path, name: str) -> None:
+    (tmp_path / "a.yaml").write_text("{}\n")
+    (tmp_path / "index.yaml").write_text(f"- {{file: a.yaml, release: a, name: '{name}'}}\n")
+    result = cli("batch", tmp_path, "--index", tmp_path / "index.yaml", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert name in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out" / "kustomize").exists()

@@ -27,6 +27,7 @@ _SPECIAL_FLOATS = {
 }
 _INT_RE = re.compile(r"^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[0-9]+)$")
 _FLOAT_RE = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_DOT_FLOAT_RE = re.compile(r"^\.[0-9]+(?:[eE][-+]?[0-9]+)?$")
 _BASE60_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _TIMESTAMP_RE = re.compile(
     r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
@@ -36,30 +37,67 @@ _TIMESTAMP_RE = re.compile(
 
 
 def to_yaml(value: Any) -> str:
-    """The text of ``{{ toYaml value }}`` (no trailing newline)."""
-    data = json_round_trip(value)
-    lines = _Emitter().document(data)
-    return "\n".join(lines)
+    """The text of ``{{ toYaml value }}`` (no trailing newline); "" where Helm's conversion
+    fails (toYaml swallows the error)."""
+    try:
+        data = json_round_trip(value)
+    except _Unconvertible:
+        return ""
+    return "\n".join(_Emitter().document(data))
 
 
 # --------------------------------------------------------------------------------------------
 # JSON round trip: what the value looks like when go-yaml gets it back from JSON
 
+_NEL = "\x85"
+_NEL_RUN = re.compile(" *\x85+ *")
+
+
+class _Unconvertible(Exception):
+    """go-yaml cannot read the JSON text back (control characters, a NEL in a key)."""
+
+
+def _reader_rejects(text: str) -> bool:
+    """Raw characters go-yaml's reader refuses (JSON escapes the C0 controls itself)."""
+    return any(
+        0x7F <= ord(ch) <= 0x9F and ch != _NEL or ord(ch) in (0xFFFE, 0xFFFF) for ch in text
+    )
+
+
+def _fold_nel(text: str) -> str:
+    """A raw NEL in a JSON string is a line break to go-yaml: double-quoted folding applies."""
+    if _NEL not in text:
+        return text
+
+    def fold(match: re.Match[str]) -> str:
+        count = match.group().count(_NEL)
+        return " " if count == 1 else "\n" * (count - 1)
+
+    return _NEL_RUN.sub(fold, text)
+
+
+def _json_string(text: str, key: bool = False) -> str:
+    if _reader_rejects(text) or (key and _NEL in text):
+        raise _Unconvertible(text)
+    return _fold_nel(text)
+
 
 def json_round_trip(value: Any) -> Any:
     """Numbers become float64 and back: integral ones are ints when go-yaml can read them as
-    such, others floats. Map keys stay strings."""
+    such, others floats. Strings come back as go-yaml reads them from JSON."""
     if isinstance(value, dict):
-        return {str(k): json_round_trip(v) for k, v in value.items()}
+        return {_json_string(str(k), key=True): json_round_trip(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_round_trip(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, GoInt):
         return int(value)
     if isinstance(value, (int, float)):
         return _number_after_json(float(value))
-    return str(value)
+    return _json_string(str(value))
 
 
 def _number_after_json(number: float) -> int | float:
@@ -129,6 +167,10 @@ def _resolves_to_non_string(text: str) -> bool:
     """Whether go-yaml v2 would read this plain scalar as something other than a string."""
     if text in _BOOLISH or text in _NULLISH or text in _SPECIAL_FLOATS:
         return True
+    if text.startswith("."):  # go-yaml tries strconv.ParseFloat on the text as it is
+        return bool(_DOT_FLOAT_RE.match(text))
+    if not text or text[0] not in "+-0123456789":  # go-yaml's resolve hint: a plain string
+        return False
     plain = text.replace("_", "")
     if _INT_RE.match(plain) or _FLOAT_RE.match(plain):
         return True
@@ -241,24 +283,42 @@ _DQ_ESCAPES = {
 }
 
 
+_BREAKS = "\n\r\x85\u2028\u2029"
+SIMPLE_KEY_LIMIT = 128
+
+
 class _Writer:
-    """Accumulates output lines and tracks the column, for go-yaml's line folding."""
+    """Accumulates output lines and tracks the column, for go-yaml's line folding. A raw
+    line separator (U+2028/U+2029) resets the column without starting a new output line."""
 
     def __init__(self) -> None:
         self.lines: list[str] = [""]
+        self._column0 = 0
 
     @property
     def column(self) -> int:
-        return len(self.lines[-1])
+        return len(self.lines[-1]) - self._column0
 
     def write(self, text: str) -> None:
         self.lines[-1] += text
 
+    def raw_break(self, ch: str) -> None:
+        self.lines[-1] += ch
+        self._column0 = len(self.lines[-1])
+
+    def pad(self, indent: int) -> None:
+        self.write(" " * max(indent - self.column, 0))
+
     def newline(self, indent: int) -> None:
+        if self._column0 and self._column0 == len(self.lines[-1]):
+            self.pad(indent)  # right after a raw line separator go-yaml only indents
+            return
         self.lines.append(" " * indent)
+        self._column0 = 0
 
     def break_line(self) -> None:
         self.lines.append("")
+        self._column0 = 0
 
 
 class _Emitter:
@@ -280,9 +340,16 @@ class _Emitter:
         for index, key in enumerate(sorted_keys(data)):
             if not (first and index == 0):
                 self.out.newline(indent)
-            self._scalar(key, indent + INDENT, lead="", simple_key=True)
-            self.out.write(":")
-            self._value(data[key], indent)
+            if _is_simple_key(key):
+                self._scalar(key, indent + INDENT, lead="", simple_key=True)
+                self.out.write(":")
+                self._value(data[key], indent)
+            else:
+                self.out.write("?")
+                self._scalar(key, indent + INDENT, lead=" ", simple_key=False)
+                self.out.newline(indent)
+                self.out.write(":")
+                self._complex_value(data[key], indent)
 
     def _value(self, value: Any, indent: int) -> None:
         if isinstance(value, dict) and value:
@@ -291,6 +358,17 @@ class _Emitter:
         elif isinstance(value, list) and value:
             self.out.newline(indent)
             self._sequence(value, indent, first=True)  # sequences are not indented in maps
+        else:
+            self._scalar(value, indent + INDENT, lead=" ", simple_key=False)
+
+    def _complex_value(self, value: Any, indent: int) -> None:
+        """The value after a ``?`` key's ``:``: collections start on the same line."""
+        if isinstance(value, dict) and value:
+            self.out.write(" ")
+            self._mapping(value, indent + INDENT, first=True)
+        elif isinstance(value, list) and value:
+            self.out.write(" ")
+            self._sequence(value, indent + INDENT, first=True)
         else:
             self._scalar(value, indent + INDENT, lead=" ", simple_key=False)
 
@@ -342,7 +420,7 @@ class _Emitter:
     def _folded(self, value: str, indent: int, allow_breaks: bool, quote: str) -> None:
         """Plain or single-quoted text, folded at a space once past the best width."""
         self.out.write(quote)
-        spaces = False
+        spaces = breaks = False
         for i, ch in enumerate(value):
             if ch == " ":
                 nxt = value[i + 1] if i + 1 < len(value) else ""
@@ -358,16 +436,22 @@ class _Emitter:
                 else:
                     self.out.write(ch)
                 spaces = True
+            elif ch in _BREAKS:
+                self.out.raw_break(ch)
+                breaks = True
             else:
+                if breaks:
+                    self.out.pad(indent)
                 self.out.write("''" if ch == "'" and quote else ch)
-                spaces = False
+                spaces = breaks = False
         self.out.write(quote)
 
     def _double(self, value: str, indent: int, allow_breaks: bool) -> None:
+        escape_all = value.startswith("\ufeff")  # go-yaml escapes everything after a leading BOM
         self.out.write('"')
         spaces = False
         for i, ch in enumerate(value):
-            if not _is_printable(ch) or ch in "\ufeff\n\r\x85\u2028\u2029\"\\":
+            if escape_all or not _is_printable(ch) or ch in "\ufeff" + _BREAKS + '"\\':
                 self.out.write("\\" + _escape_code(ch))
                 spaces = False
             elif ch == " ":
@@ -390,21 +474,35 @@ class _Emitter:
         self.out.write('"')
 
     def _literal(self, value: str, indent: int) -> None:
-        hint = str(INDENT) if value[0] in " \n" else ""
-        if not value.endswith("\n"):
+        hint = str(INDENT) if value[0] == " " or value[0] in _BREAKS else ""
+        if value[-1] not in _BREAKS:
             chomp = "-"
-        elif len(value) == 1 or value[-2] == "\n":
+        elif len(value) == 1 or value[-2] in _BREAKS:
             chomp = "+"
         else:
             chomp = ""
         self.out.write("|" + hint + chomp)
-        body = value[:-1] if value.endswith("\n") else value
-        for line in body.split("\n"):
-            if line:
-                self.out.newline(indent)
-                self.out.write(line)
-            else:
+        self.out.break_line()
+        breaks = True
+        for ch in value:
+            if ch == "\n":
                 self.out.break_line()
+                breaks = True
+            elif ch in _BREAKS:
+                self.out.raw_break(ch)
+                breaks = True
+            else:
+                if breaks:
+                    self.out.pad(indent)
+                    breaks = False
+                self.out.write(ch)
+        if self.out.lines[-1] == "":
+            self.out.lines.pop()
+
+
+def _is_simple_key(key: str) -> bool:
+    """go-yaml writes a key as ``? key`` when it spans lines or is longer than 128 bytes."""
+    return not any(ch in _BREAKS for ch in key) and len(key.encode("utf-8")) <= SIMPLE_KEY_LIMIT
 
 
 def _escape_code(ch: str) -> str:

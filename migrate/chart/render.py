@@ -138,6 +138,24 @@ def _parse(doc: str, template: str) -> Any:
         ) from None
 
 
+def _has_null_key(obj: Any) -> bool:
+    """Whether a map in the document has a null key, which Helm cannot convert to JSON."""
+    if isinstance(obj, dict):
+        return None in obj or any(_has_null_key(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(_has_null_key(v) for v in obj)
+    return False
+
+
+def _check_convertible(obj: Any, template: str) -> None:
+    if _has_null_key(obj):
+        raise ChartRefusal(
+            f"YAML parse error on {names.CHART_NAME}/templates/{template}: error converting "
+            "YAML to JSON: unsupported map key of type nil (Helm refuses to render); a value "
+            "written unquoted by the chart (such as a model name '?') reads as an empty key"
+        )
+
+
 def _kind_key(obj: Any) -> tuple[int, str]:
     kind = obj.get("kind") if isinstance(obj, dict) else None
     kind = kind if isinstance(kind, str) else ""
@@ -153,6 +171,7 @@ def render(values: dict[str, Any], release: str, namespace: str) -> list[dict[st
     for template, text in render_texts(values, release, namespace):
         for doc in split_documents(text):
             parsed = _parse(doc, template)
+            _check_convertible(parsed, template)
             if parsed is not None:
                 objects.append(parsed)
     return sorted(objects, key=_kind_key)

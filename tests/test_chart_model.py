@@ -11,6 +11,8 @@ import yaml
 
 from migrate import chart
 from migrate.chart import render
+from migrate.chart.gotmpl import go_print
+from migrate.chart.goyaml import to_yaml
 from migrate.errors import ChartRefusal
 from migrate.values import effective_values, merge_defaults
 from migrate.yamlio import load_helm
@@ -692,3 +694,69 @@ def test_render_does_not_change_its_input() -> None:
     objects(REQUESTER_VALUES)
     render(values, "rel", "ns")
     assert yaml.safe_dump(values) == before
+
+
+# Helm's toYaml, checked against go-yaml's output: (value, text after "x:")
+TO_YAML_CASES = [
+    ({'b': 1, 'a': [1, 'x'], 'c': {}}, '\n  a:\n  - 1\n  - x\n  b: 1\n  c: {}'),
+    ('true', ' "true"'),
+    ('y', ' "y"'),
+    ('n', ' "n"'),
+    ('1:20', ' "1:20"'),
+    ('2001-12-14', ' "2001-12-14"'),
+    ('0x1F', ' "0x1F"'),
+    ('_9', ' _9'),
+    ('._5', ' ._5'),
+    ('.5', ' ".5"'),
+    ('<<', ' <<'),
+    ('=', ' ='),
+    ('', ' ""'),
+    (' lead', " ' lead'"),
+    ('a: b', " 'a: b'"),
+    ('- x', " '- x'"),
+    ("it's", " it's"),
+    ('a\nb\n', ' |\n  a\n  b'),
+    ('a\n\n', ' |+\n  a\n'),
+    ('\nx', ' |2-\n\n  x'),
+    ('a\nb', ' |-\n  a\n  b'),
+    ('tab\tx', ' "tab\\tx"'),
+    ('é😀', ' "é\\U0001F600"'),
+    ('\ufeff a', ' "\\uFEFF\\x20\\x61"'),
+    ('a\u2028b', " 'a\u2028  b'"),
+    ('a\x85b', ' a b'),
+    (1000000, ' 1000000'),
+    (1e+21, ' 1e+21'),
+    (0.5, ' 0.5'),
+    (2.0, ' 2'),
+    (12345678.5, ' 1.23456785e+07'),
+    (None, ' null'),
+    (True, ' true'),
+    ({'A': 1, 'a_': 2, 'aZ': 3, 'a9': 4, 'a10': 5}, '\n  A: 1\n  a_: 2\n  a9: 4\n  a10: 5\n  aZ: 3'),
+    ({'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk': {'a': 1}}, '\n  ? kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\n  : a: 1'),
+    ({'a\nb': [1]}, '\n  ? |-\n    a\n    b\n  : - 1'),
+    ([[1, 2], []], '\n- - 1\n  - 2\n- []'),
+    ('wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy zz', ' wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n  zz'),
+]
+
+
+@pytest.mark.parametrize("value, text", TO_YAML_CASES)
+def test_to_yaml_matches_go_yaml(value: Any, text: str) -> None:
+    assert to_yaml({"x": value}) == "x:" + text
+
+
+@pytest.mark.parametrize("value", [{"x": "a\x7fb"}, {"k\x85k": 1}])
+def test_to_yaml_gives_nothing_where_helm_cannot_convert(value: Any) -> None:
+    assert to_yaml(value) == ""
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(1000000, "1e+06"), (1234567, "1.234567e+06"), (999999, "999999"), (0.5, "0.5"), (2.0, "2"), (0.00001, "1e-05"), (None, ""), (True, "true"), ({"b": 1, "a": [1, None]}, "map[a:[1 <nil>] b:1]")],
+)
+def test_go_print(value: Any, text: str) -> None:
+    assert go_print(value).replace("<no value>", "") == text
+
+
+def test_null_map_keys_are_refused_like_helm() -> None:
+    with pytest.raises(ChartRefusal, match="unsupported map key"):
+        objects("modelArtifacts: {name: '?'}")

@@ -760,3 +760,11 @@ def test_go_print(value: Any, text: str) -> None:
 def test_null_map_keys_are_refused_like_helm() -> None:
     with pytest.raises(ChartRefusal, match="unsupported map key"):
         objects("modelArtifacts: {name: '?'}")
+
+
+def test_parallelism_accepts_a_role_map_and_gives_w() -> None:
+    role = eff("decode: {parallelism: {data: 8, dataLocal: 2, workers: null, tensor: 2}}")["decode"]
+    par = chart.parallelism(role, "decode")
+    assert (par.tp, par.dp, par.dpl, par.w, par.gpus) == (2, 8, 2, 4, 4)
+    with pytest.raises(ChartRefusal, match="decode.parallelism.data"):
+        _ = chart.parallelism({"data": 8, "dataLocal": 3}, "decode").w

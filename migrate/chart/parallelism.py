@@ -7,7 +7,7 @@ Both forms are kept: the env vars use the text, the flags and resources use the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.chart.gotmpl import GoInt, go_int_div, go_print, to_int, truthy
@@ -25,6 +25,13 @@ class Parallelism:
     dp: int
     dpl: int
     gpus: int
+    spec: Any = field(default=None, repr=False, compare=False)
+    role: str = field(default="<role>", repr=False, compare=False)
+
+    @property
+    def w(self) -> int:
+        """W, the LeaderWorkerSet size; raises ChartRefusal where Helm would."""
+        return lws_size(self.spec, self.role)
 
 
 def _get(spec: Any, key: str) -> Any:
@@ -88,7 +95,10 @@ def _exact_division(data: Any, divisor: Any, name: str, role: str) -> int:
 
 
 def parallelism(spec: Any, role: str = "<role>") -> Parallelism:
-    """TP, DP, DPL and GPUs per worker for a role's ``parallelism`` map."""
+    """TP, DP, DPL, GPUs per worker (and W, lazily) for a role's ``parallelism`` map. A whole
+    role map (``values["decode"]``) is accepted too."""
+    if isinstance(spec, dict) and "parallelism" in spec:
+        spec = spec["parallelism"]
     tp_text, dp_text = tensor_text(spec), data_text(spec)
     dpl_text = data_local_text(spec, role)
     tp, dpl = to_int(tp_text), to_int(dpl_text)
@@ -100,9 +110,13 @@ def parallelism(spec: Any, role: str = "<role>") -> Parallelism:
         dp=to_int(dp_text),
         dpl=dpl,
         gpus=GoInt(tp * dpl),
+        spec=spec,
+        role=role,
     )
 
 
 def lws_size(spec: Any, role: str = "<role>") -> int:
     """W: ``leaderWorkerTemplate.size``; fails like Helm when data is not a multiple."""
+    if isinstance(spec, dict) and "parallelism" in spec:
+        spec = spec["parallelism"]
     return to_int(workers_text(spec, role))

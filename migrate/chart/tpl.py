@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from migrate.chart import gotmpl
+from migrate.chart import gotmpl, names
 from migrate.chart.goyaml import to_yaml
 from migrate.errors import ChartRefusal
 
@@ -236,8 +236,6 @@ def _number(text: str) -> Any:
 
 
 def _include(name: str, arg: Any = None) -> str:
-    from migrate.chart import names  # local import: names uses tpl for nothing, avoids a cycle
-
     if not isinstance(arg, dict):
         raise _Unsupported(f"include of {name!r} with a context that is not the root context")
     values = arg.get("Values") or {}

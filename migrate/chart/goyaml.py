@@ -189,71 +189,47 @@ def _is_printable(ch: str) -> bool:
     )
 
 
+_WHITE = " \t\r\n\x85\u2028\u2029"
+
+
+def _has_block_indicator(value: str) -> bool:
+    """Whether a plain scalar would read as YAML structure in block context."""
+    if value.startswith(("---", "...")):
+        return True
+    first = value[0]
+    followed_by_ws = len(value) == 1 or value[1] in _WHITE
+    if first in "#,[]{}&*!|>'\"%@`" or (first in "?:-" and followed_by_ws):
+        return True
+    for i in range(1, len(value)):
+        after = i + 1 >= len(value) or value[i + 1] in _WHITE
+        if value[i] == ":" and after or value[i] == "#" and value[i - 1] in _WHITE:
+            return True
+    return False
+
+
 class _Analysis:
     """yaml_emitter_analyze_scalar: which styles a string may use."""
 
     def __init__(self, value: str) -> None:
-        self.multiline = False
-        self.block_plain = True
-        self.single_allowed = True
-        self.block_allowed = True
+        self.block_plain = self.single_allowed = True
+        self.block_allowed = bool(value)
         if not value:
-            self.block_allowed = False
             return
-        block_ind = value.startswith(("---", "..."))
-        flow_ind = block_ind
-        line_breaks = special = False
-        leading_space = leading_break = trailing_space = trailing_break = False
-        break_space = space_break = False
-        previous_space = previous_break = False
-        preceded_by_ws = True
-        for i, ch in enumerate(value):
-            followed_by_ws = i + 1 >= len(value) or value[i + 1] in " \t\r\n\x85\u2028\u2029"
-            if i == 0:
-                if ch in "#,[]{}&*!|>'\"%@`":
-                    flow_ind = block_ind = True
-                elif ch in "?:":
-                    flow_ind = True
-                    block_ind = block_ind or followed_by_ws
-                elif ch == "-" and followed_by_ws:
-                    flow_ind = block_ind = True
-            else:
-                if ch in ",?[]{}":
-                    flow_ind = True
-                elif ch == ":":
-                    flow_ind = True
-                    block_ind = block_ind or followed_by_ws
-                elif ch == "#" and preceded_by_ws:
-                    flow_ind = block_ind = True
-            if not _is_printable(ch):
-                special = True
-            if ch == " ":
-                leading_space = leading_space or i == 0
-                trailing_space = trailing_space or i == len(value) - 1
-                break_space = break_space or previous_break
-                previous_space, previous_break = True, False
-            elif ch in "\r\n\x85\u2028\u2029":
-                line_breaks = True
-                leading_break = leading_break or i == 0
-                trailing_break = trailing_break or i == len(value) - 1
-                space_break = space_break or previous_space
-                previous_space, previous_break = False, True
-            else:
-                previous_space = previous_break = False
-            preceded_by_ws = ch in " \t\r\n\x85\u2028\u2029"
-        self.multiline = line_breaks
-        if leading_space or leading_break or trailing_space or trailing_break:
+        breaks = [ch in "\r\n\x85\u2028\u2029" for ch in value]
+        spaces = [ch == " " for ch in value]
+        pairs = list(zip(value, value[1:]))
+        break_space = any(a in "\r\n\x85\u2028\u2029" and b == " " for a, b in pairs)
+        space_break = any(a == " " and b in "\r\n\x85\u2028\u2029" for a, b in pairs)
+        special = not all(_is_printable(ch) for ch in value)
+        if spaces[0] or breaks[0] or spaces[-1] or breaks[-1] or any(breaks):
             self.block_plain = False
-        if trailing_space:
+        if spaces[-1]:
             self.block_allowed = False
         if break_space:
-            self.block_plain = False
-            self.single_allowed = False
+            self.block_plain = self.single_allowed = False
         if space_break or special:
             self.block_plain = self.single_allowed = self.block_allowed = False
-        if line_breaks:
-            self.block_plain = False
-        if block_ind:
+        if _has_block_indicator(value):
             self.block_plain = False
 
 

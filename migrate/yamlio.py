@@ -262,6 +262,19 @@ class HelmSafeDumper(
         return True
 
 
+def _represent_str(dumper: HelmSafeDumper, data: str) -> yaml.ScalarNode:
+    """Multi-line strings in literal block style where YAML can hold them exactly (the
+    emitter falls back to quotes when it cannot; other line breaks always get quotes)."""
+    if any(ch in data for ch in "\r\x85\u2028\u2029"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_str(data)
+
+
+HelmSafeDumper.add_representer(str, _represent_str)
+
+
 def dump(obj: Any) -> str:
     """Block-style YAML, keys in insertion order, ambiguous strings quoted."""
     return yaml.dump(

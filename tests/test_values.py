@@ -157,3 +157,17 @@ def test_dump_keeps_order_and_types() -> None:
     out = dump(data)
     assert list(yaml.safe_load(out)) == ["z", "a", "m"]
     assert yaml.safe_load(out) == data and load_helm(out) == data
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\n", "a\nb", "a \nb", " lead\nx", "x\n\n", "\n", "tab\t\nx", "a\x85b\nc", "a\u2028b\nc", "a\rb\nc", "trail \n", "# c\nx"],
+)
+def test_dump_round_trips_multi_line_strings(text: str) -> None:
+    data = {"k": text, "l": [text]}
+    out = dump(data)
+    assert yaml.safe_load(out) == data and load_helm(out) == data
+
+
+def test_dump_writes_plain_multi_line_text_as_a_literal_block() -> None:
+    assert dump({"k": "a\nb\n"}) == "k: |\n  a\n  b\n"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrate import yamlout
+from migrate import yamlio
 from migrate.errors import InputError
 from migrate.plan import Plan
 
@@ -82,11 +82,11 @@ def write(overlay: Overlay, directory: Path) -> None:
     if overlay.patches:
         patch_dir.mkdir(parents=True)
     for patch in overlay.patches:
-        (directory / patch.path).write_text(yamlout.dump(patch.body()), encoding="utf-8")
+        (directory / patch.path).write_text(yamlio.dump(patch.body()), encoding="utf-8")
     if overlay.objects:
-        objects.write_text(yamlout.dump_all(overlay.objects), encoding="utf-8")
+        objects.write_text(yamlio.dump_all(overlay.objects), encoding="utf-8")
     text = "".join(f"# {line}\n" if line else "#\n" for line in overlay.header)
-    (directory / "kustomization.yaml").write_text(text + yamlout.dump(overlay.kustomization()), encoding="utf-8")
+    (directory / "kustomization.yaml").write_text(text + yamlio.dump(overlay.kustomization()), encoding="utf-8")
 
 
 def staging_dir(output: Path) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,27 +33,38 @@ Key = tuple[str, str]
 Build = Callable[[Path], str]
 
 
+@dataclass
+class Fitted:
+    """The last render of the fitted overlay, and the objects it still gets wrong."""
+
+    rendered: str
+    residual: list[str]
+
+
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
-        table: Table, build: Build) -> list[str]:
-    """Add patches and objects to ``overlay`` until it renders ``targets``; return what still differs."""
+        table: Table, build: Build) -> Fitted:
+    """Add patches and objects to ``overlay`` until it renders ``targets``."""
     pairs, unused, unplaced = _first_render(staging, overlay, targets, fullname, build)
     overlay.objects = [_clean(t) for t in unplaced]
     overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay)
     residual: dict[Key, tuple[Any, Any]] = {}
     for _ in range(MAX_ROUNDS):
         ov.write(overlay, staging)
-        residual = _residual(_objects(build(staging)), targets)
-        if not residual:
-            return []
-        if not _fix(overlay, residual, pairs):
+        rendered = build(staging)
+        residual = _residual(_objects(rendered), targets)
+        if not residual or not _fix(overlay, residual, pairs):
             break
-    return sorted(f"{kind}/{name}" for kind, name in residual)
+    else:
+        ov.write(overlay, staging)
+        rendered = build(staging)
+        residual = _residual(_objects(rendered), targets)
+    return Fitted(rendered, sorted(f"{kind}/{name}" for kind, name in residual))
 
 
 def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build
                   ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
     """Render the library part; use a namePrefix when it alone gives every object Helm's name."""
-    if fullname.endswith(LIBRARY_STEM) and fullname != LIBRARY_STEM:
+    if _prefix_may_do(targets, fullname):
         overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
         ov.write(overlay, staging)
         pairs, unused, unplaced = pair(_objects(build(staging)), targets, fullname, fullname)
@@ -61,6 +73,13 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
     overlay.name_prefix = None
     ov.write(overlay, staging)
     return pair(_objects(build(staging)), targets, fullname, LIBRARY_STEM)
+
+
+def _prefix_may_do(targets: list[dict], fullname: str) -> bool:
+    """A namePrefix can name everything only if Helm's names all extend ``<prefix>modelservice``."""
+    if not fullname.endswith(LIBRARY_STEM) or fullname == LIBRARY_STEM:
+        return False
+    return all(_key(t)[1].startswith(fullname) for t in targets)
 
 
 # --- pairing library objects with Helm's objects -------------------------------------------
@@ -184,8 +203,11 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: lis
 # --- object helpers ---------------------------------------------------------------------------
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _objects(text: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    return [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
 
 
 def _key(obj: dict) -> Key:

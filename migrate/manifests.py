@@ -16,7 +16,7 @@ ObjectKey = tuple[str, str]
 Objects = dict[ObjectKey, dict[str, Any]]
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe loader that refuses duplicate keys instead of keeping the last one."""
 
 

@@ -84,10 +84,10 @@ def migrate(opts: MigrateOptions) -> Outcome:
             ref = library.reference(opts.output, checkout)
         overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
         kustomize = opts.tools.kustomize
-        residual = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
-                           lambda d: tools.kustomize_build(d, kustomize))
-        outcome = Outcome(plan, overlay, opts.output, residual)
-        outcome.verification = _verify(opts, staging, release)
+        fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
+                         lambda d: tools.kustomize_build(d, kustomize))
+        outcome = Outcome(plan, overlay, opts.output, fitted.residual)
+        outcome.verification = _verify(opts, staging, release, fitted.rendered)
         ov.commit(staging, opts.output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -112,11 +112,11 @@ def model_uri(effective: dict, release: str, namespace: str) -> str | None:
     return f"hf://{rendered.pop()}" if len(rendered) == 1 else None
 
 
-def _verify(opts: MigrateOptions, overlay_dir: Path, release: str) -> object | None:
-    """Verify the staged overlay against ``--verify-against`` or ``helm template`` of ``--chart``."""
+def _verify(opts: MigrateOptions, overlay_dir: Path, release: str, built: str) -> object | None:
+    """Verify the staged overlay (``built`` is its render) against ``--verify-against`` or
+    ``helm template`` of ``--chart``."""
     if not opts.verify_against and not opts.chart:
         return None
-    from migrate import tools
     from migrate.commands import verify
     from migrate.options import VerifyOptions
 
@@ -124,7 +124,6 @@ def _verify(opts: MigrateOptions, overlay_dir: Path, release: str) -> object | N
                          values=opts.values if opts.chart else None, release=release,
                          namespace=opts.namespace, tools=opts.tools)
     helm_text, source = verify.helm_side(side)
-    built = tools.kustomize_build(overlay_dir, opts.tools.kustomize)
     return verify.verify_objects(helm_text, built, opts.namespace, helm_source=source)
 
 

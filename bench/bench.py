@@ -12,7 +12,9 @@ Prints, with the machine it ran on:
 * batch throughput: ``batch`` over every fixture on all cores (processes and threads)
   against the bare ``kustomize build`` of the same overlays run in parallel by hand.
 
-Times are medians of ``--repeat`` runs (wall clock). Not part of the test suite.
+Each time is shown as wall clock and as CPU (user + sys of the whole process tree): on a
+shared machine other load inflates wall times, CPU times stay steady. Medians of
+``--repeat`` runs; the batch runs once. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +39,8 @@ FIXTURES = ROOT / "fixtures" / "llm-d-modelservice" / "v0.4.12"
 TINY_CHART = ROOT / "tests" / "data" / "tiny-chart"
 TINY_OVERLAY = ROOT / "tests" / "data" / "tiny-overlay"
 CLI = Path(sys.executable).parent / "helm-to-kustomize"
+MIGRATION_MODULES = ("migrate.cli", "migrate.commands.migrate", "migrate.commands.verify", "migrate.chart",
+                     "migrate.fit", "migrate.values", "migrate.mapping", "migrate.reporters")
 DEFAULT_CASES = ("single-node-nvidia", "pd-disaggregation", "multinode", "example-with-monitoring")
 TARGET_RATIO = 1.5
 TARGET_STARTUP_MS = 150
@@ -47,20 +53,39 @@ from migrate.fleet import load_jobs  # noqa: E402
 from migrate.options import ToolOptions  # noqa: E402
 
 
-def timed(call: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``call`` in seconds, after one warm-up run."""
-    call()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+@dataclass(frozen=True)
+class Sample:
+    """Wall time and CPU time (user + sys of this process and every finished descendant), in seconds."""
+
+    wall: float
+    cpu: float
+
+    def __truediv__(self, other: Sample) -> Sample:
+        return Sample(self.wall / other.wall, self.cpu / other.cpu)
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(call: Callable[[], object], repeat: int = 1, *, warm: bool = True) -> Sample:
+    """Medians over ``repeat`` runs of ``call``, after one warm-up run."""
+    if warm:
         call()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), _cpu()
+        call()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(_cpu() - cpu)
+    return Sample(statistics.median(walls), statistics.median(cpus))
 
 
-def run(cmd: Sequence[object]) -> str:
+def run(cmd: Sequence[object], check: bool = True) -> str:
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise SystemExit(f"bench: `{' '.join(map(str, cmd))}` failed (exit {proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout
 
@@ -100,12 +125,15 @@ def cpu_model() -> str:
 # --- measurements ---------------------------------------------------------------------------
 
 
-def startup(repeat: int) -> list[tuple[str, float, float | None]]:
-    bare = timed(lambda: run([sys.executable, "-c", "pass"]), repeat)
-    version = timed(lambda: run([CLI, "--version"]), repeat)
-    help_ = timed(lambda: run([CLI, "batch", "--help"]), repeat)
-    return [("python -c pass", bare, None), ("helm-to-kustomize --version", version, version / bare),
-            ("helm-to-kustomize batch --help", help_, help_ / bare)]
+def startup(repeat: int) -> list[tuple[str, Sample]]:
+    modules = ", ".join(MIGRATION_MODULES)
+    return [
+        ("python -c pass", measured(lambda: run([sys.executable, "-c", "pass"]), repeat)),
+        ("helm-to-kustomize --version", measured(lambda: run([CLI, "--version"]), repeat)),
+        ("helm-to-kustomize batch --help", measured(lambda: run([CLI, "batch", "--help"]), repeat)),
+        ("python: import a migration's modules", measured(lambda: run([sys.executable, "-c", f"import {modules}"]),
+                                                          repeat)),
+    ]
 
 
 def case_info(name: str) -> dict:
@@ -116,83 +144,91 @@ def case_info(name: str) -> dict:
 
 
 def per_release(name: str, work: Path, repeat: int) -> dict:
-    """CLI migrate+verify of one fixture against a bare build of the overlay it wrote."""
+    """CLI migrate+verify of one fixture against a bare build of the overlay it wrote, and where time goes."""
     case = case_info(name)
     out = work / "single" / name
-    cmd = [CLI, FIXTURES / name / "values.yaml", "-o", out, "--release", case["release"], "--namespace",
-           case["namespace"], "--verify-against", FIXTURES / name / "manifest.yaml", "--force"]
-    migrate_s = timed(lambda: run(cmd), repeat)
-    build_s = timed(lambda: run(kustomize_argv(out)), repeat)
-    builds, build_total, inproc = in_process_profile(cmd[1:], repeat)
-    return {"case": name, "migrate": migrate_s, "build": build_s, "ratio": migrate_s / build_s,
-            "builds": builds, "build_time": build_total, "in_process": inproc}
+    args = [FIXTURES / name / "values.yaml", "-o", out, "--release", case["release"], "--namespace",
+            case["namespace"], "--verify-against", FIXTURES / name / "manifest.yaml", "--force"]
+    migrate = measured(lambda: run([CLI, *args]), repeat)
+    build = measured(lambda: run(kustomize_argv(out)), repeat)
+    return {"case": name, "migrate": migrate, "build": build, **in_process(args, repeat)}
 
 
-def in_process_profile(args: Sequence[object], repeat: int) -> tuple[int, float, float]:
-    """Within one process: how many external renders the migration runs and how long they take."""
-    from click.testing import CliRunner
+def in_process(args: Sequence[object], repeat: int) -> dict:
+    """One migration inside this process: its Kustomize renders (count, CPU) and its own Python CPU."""
+    from migrate.commands import migrate as command
+    from migrate.options import MigrateOptions
 
-    from migrate.cli import cli
-
-    calls: list[float] = []
+    values, _, out, _, release, _, namespace, _, manifest, _ = args
+    opts = MigrateOptions(values=Path(values), output=Path(out), release=str(release), namespace=str(namespace),
+                          verify_against=Path(manifest), force=True)
+    renders: list[float] = []
     original = tools.run
 
     def counting(cmd: Sequence[str], **kwargs: object) -> str:
-        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             return original(cmd, **kwargs)  # type: ignore[arg-type]
         finally:
-            calls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            renders.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
     tools.run = counting  # type: ignore[assignment]
     try:
-        runner = CliRunner()
-        total = timed(lambda: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False), repeat)
-        calls.clear()
-        runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        command.migrate(opts)  # warm: version probes, imports
+        renders.clear()
+        sample = measured(lambda: command.migrate(opts), repeat, warm=False)
     finally:
         tools.run = original  # type: ignore[assignment]
-    return len(calls), sum(calls), total
+    render_cpu = sum(renders) / repeat
+    probe = measured(lambda: run([*tools.find_kustomize().argv, "version", "--client"]), repeat)
+    return {"renders": len(renders) // repeat, "render_cpu": render_cpu, "python_cpu": sample.cpu - render_cpu,
+            "probe_cpu": probe.cpu}
 
 
-def tiny_chart(work: Path, repeat: int) -> dict:
+def tiny_chart(work: Path, repeat: int) -> tuple[Sample, Sample]:
+    """``verify --chart`` of the tests' tiny chart against bare ``helm template`` + ``kustomize build``."""
     helm = tools.find_helm()
     overlay = work / "tiny-overlay"
     shutil.copytree(TINY_OVERLAY, overlay, dirs_exist_ok=True)
-    bare = timed(lambda: (run([*helm.argv, "template", "demo", TINY_CHART, "--namespace", "shop"]),
-                          run(kustomize_argv(overlay))), repeat)
-    verify = timed(lambda: subprocess.run([str(CLI), "verify", str(overlay), "--chart", str(TINY_CHART),
-                                           "--release", "demo", "--namespace", "shop"],
-                                          capture_output=True, check=False), repeat)
-    return {"bare": bare, "verify": verify, "ratio": verify / bare}
+    bare = measured(lambda: (run([*helm.argv, "template", "demo", TINY_CHART, "--namespace", "shop"]),
+                             run(kustomize_argv(overlay))), repeat)
+    verify = measured(lambda: run([CLI, "verify", overlay, "--chart", TINY_CHART, "--release", "demo",
+                                   "--namespace", "shop"], check=False), repeat)
+    return verify, bare
 
 
-def batch_throughput(work: Path, executor: str, workers: int) -> tuple[float, batch.BatchResult]:
+def batch_run(work: Path, executor: str, workers: int) -> tuple[Sample, batch.BatchResult]:
     out = work / f"batch-{executor}-{workers}"
+    results: list[batch.BatchResult] = []
     with open(os.devnull, "w") as quiet:
         opts = batch.BatchOptions(values_dir=FIXTURES, output=out, index=FIXTURES / "cases.yaml",
                                   verify_against_dir=FIXTURES, jobs=workers, force=True, executor=executor,
                                   progress=quiet)
-        start = time.perf_counter()
-        result = batch.execute(opts)
-    return time.perf_counter() - start, result
+        sample = measured(lambda: results.append(batch.execute(opts)), warm=False)
+    return sample, results[0]
 
 
-def bare_parallel(overlays: list[Path], workers: int) -> float:
-    start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda o: run(kustomize_argv(o)), overlays))
-    return time.perf_counter() - start
+def bare_parallel(overlays: list[Path], workers: int) -> Sample:
+    def builds() -> None:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda o: run(kustomize_argv(o)), overlays))
+
+    return measured(builds, warm=False)
 
 
 # --- report ---------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help="fixtures for the per-release ratio")
-    parser.add_argument("--skip-batch", action="store_true", help="skip the batch throughput run")
+    parser.add_argument("--skip-batch", action="store_true", help="skip the batch throughput runs")
     args = parser.parse_args(argv)
     if not CLI.exists():
         raise SystemExit(f"bench: {CLI} not found; run `make install` first")
@@ -208,46 +244,61 @@ def report(args: argparse.Namespace, work: Path) -> None:
     print("== machine")
     for key, value in machine():
         print(f"  {key:<10} {value}")
-    print(f"\n== startup (median of {args.repeat})")
-    for label, seconds, ratio in startup(args.repeat):
-        extra = f"  {ratio:.2f}x python" if ratio else ""
-        print(f"  {label:<32} {seconds * 1000:7.1f} ms{extra}")
-    print(f"  target: --version under {TARGET_STARTUP_MS} ms")
+    print(f"  {'load':<10} {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min): other load inflates "
+          "wall times; CPU times are steadier")
+    print(f"\n== startup (median of {args.repeat}; wall / CPU)")
+    for label, sample in startup(args.repeat):
+        print(f"  {label:<38} {ms(sample.wall):>8} / {ms(sample.cpu):>7}")
+    print(f"  target: --version under {TARGET_STARTUP_MS} ms wall")
+    per_release_report(args, work)
+    verify, bare = tiny_chart(work, args.repeat)
+    ratio = verify / bare
+    print("\n== verify --chart of a tiny local chart / bare helm template + kustomize build")
+    print(f"  verify {ms(verify.wall)} / {ms(verify.cpu)} CPU; bare {ms(bare.wall)} / {ms(bare.cpu)} CPU; "
+          f"ratio {ratio.wall:.2f}x wall, {ratio.cpu:.2f}x CPU")
+    if not args.skip_batch:
+        batch_report(work)
 
-    print(f"\n== one release: migrate+verify (CLI) / bare kustomize build of its overlay (median of {args.repeat})")
-    print(f"  {'case':<26} {'migrate':>9} {'build':>8} {'ratio':>6}   {'renders':>7} {'in renders':>10} "
-          f"{'python':>8}")
+
+def per_release_report(args: argparse.Namespace, work: Path) -> None:
+    print(f"\n== one release: migrate+verify (a CLI process) / bare kustomize build of its overlay "
+          f"(median of {args.repeat})")
+    print(f"  {'case':<24} {'migrate wall/CPU':>17} {'build wall/CPU':>15} {'ratio wall':>10} {'ratio CPU':>9}"
+          f"  | renders  render CPU  python CPU")
     ratios = []
     for name in [c for c in args.cases.split(",") if c]:
         r = per_release(name, work, args.repeat)
-        ratios.append(r["ratio"])
-        python_s = r["in_process"] - r["build_time"]
-        print(f"  {name:<26} {r['migrate'] * 1000:7.0f}ms {r['build'] * 1000:6.0f}ms {r['ratio']:5.2f}x   "
-              f"{r['builds']:>7} {r['build_time'] * 1000:8.0f}ms {python_s * 1000:6.0f}ms")
+        ratio = r["migrate"] / r["build"]
+        ratios.append(ratio)
+        print(f"  {name:<24} {ms(r['migrate'].wall):>8}/{ms(r['migrate'].cpu):>7} "
+              f"{ms(r['build'].wall):>7}/{ms(r['build'].cpu):>6} {ratio.wall:>9.2f}x {ratio.cpu:>8.2f}x"
+              f"  | {r['renders']:>7} {ms(r['render_cpu']):>11} {ms(r['python_cpu']):>11}")
     if ratios:
-        print(f"  median ratio {statistics.median(ratios):.2f}x (target {TARGET_RATIO}x); 'renders' = Kustomize "
-              "processes per migration, 'python' = in-process time outside them")
+        print(f"  median ratio {statistics.median(r.wall for r in ratios):.2f}x wall, "
+              f"{statistics.median(r.cpu for r in ratios):.2f}x CPU (target {TARGET_RATIO}x). A CLI migration's "
+              f"CPU = interpreter + imports (see startup) + Kustomize version probe ({ms(r['probe_cpu'])}) "
+              "+ renders + python.")
 
-    tiny = tiny_chart(work, args.repeat)
-    print("\n== verify --chart of a tiny local chart / bare helm template + kustomize build")
-    print(f"  verify {tiny['verify'] * 1000:.0f} ms, bare {tiny['bare'] * 1000:.0f} ms, ratio {tiny['ratio']:.2f}x")
 
-    if args.skip_batch:
-        return
+def batch_report(work: Path) -> None:
     workers = batch.default_jobs()
-    print(f"\n== batch over all fixtures on {workers} workers / bare kustomize builds in parallel by hand")
-    best = float("inf")
+    print(f"\n== batch over all fixtures on {workers} workers / the same overlays' bare kustomize builds, "
+          f"{workers} at a time")
+    best = None
     for executor in batch.EXECUTORS:
-        seconds, result = batch_throughput(work, executor, workers)
-        best = min(best, seconds)
+        sample, result = batch_run(work, executor, workers)
+        best = sample if best is None or sample.wall < best.wall else best
         overlays = [Path(r.overlay) for r in result.results if r.overlay]
         bare = bare_parallel(overlays, workers)
         counts = ", ".join(f"{n} {w}" for w, n in result.counts().items() if n)
-        print(f"  {executor:<8} {len(result.results)} releases in {seconds:.1f}s "
-              f"({len(result.results) / seconds:.1f}/s; {counts}); bare {len(overlays)} builds in {bare:.1f}s; "
-              f"ratio {seconds / bare:.2f}x")
-    serial, _ = batch_throughput(work, "process", 1)
-    print(f"  serial   {serial:.1f}s on 1 worker (speed-up on {workers}: {serial / best:.2f}x)")
+        print(f"  {executor + 'es' if executor == 'process' else executor + 's':<10} {len(result.results)} releases "
+              f"in {sample.wall:.1f}s wall / {sample.cpu:.1f}s CPU ({len(result.results) / sample.wall:.2f}/s; "
+              f"{counts}); bare {len(overlays)} builds {bare.wall:.1f}s / {bare.cpu:.1f}s CPU; "
+              f"ratio {sample.wall / bare.wall:.2f}x wall, {sample.cpu / bare.cpu:.2f}x CPU")
+    serial, _ = batch_run(work, "process", 1)
+    assert best is not None
+    print(f"  serial     {serial.wall:.1f}s wall / {serial.cpu:.1f}s CPU on 1 worker; "
+          f"speed-up on {workers} workers {serial.wall / best.wall:.2f}x")
 
 
 if __name__ == "__main__":

@@ -66,11 +66,12 @@ def _non_finite_number(value: Any, path: str) -> str | None:
 
 
 def _strip_header(text: str) -> str:
-    """Drop the header line ``helm get values`` prints before the YAML."""
+    """Blank the header line ``helm get values`` prints before the YAML (line numbers in
+    error messages stay those of the file)."""
     body = text[1:] if text.startswith("\ufeff") else text
     first, newline, rest = body.partition("\n")
     if first.strip() in _HEADERS:
-        return rest
+        return newline + rest
     return body
 
 

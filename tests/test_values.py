@@ -171,3 +171,9 @@ def test_dump_round_trips_multi_line_strings(text: str) -> None:
 
 def test_dump_writes_plain_multi_line_text_as_a_literal_block() -> None:
     assert dump({"k": "a\nb\n"}) == "k: |\n  a\n  b\n"
+
+
+def test_yaml_errors_give_the_file_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "USER-SUPPLIED VALUES:\na: 1\nb: [1\n")
+    with pytest.raises(InputError, match=r"line 4"):
+        load_user_values(path)

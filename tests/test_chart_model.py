@@ -768,3 +768,8 @@ def test_parallelism_accepts_a_role_map_and_gives_w() -> None:
     assert (par.tp, par.dp, par.dpl, par.w, par.gpus) == (2, 8, 2, 4, 4)
     with pytest.raises(ChartRefusal, match="decode.parallelism.data"):
         _ = chart.parallelism({"data": 8, "dataLocal": 3}, "decode").w
+
+
+def test_a_block_scalar_ending_a_document_keeps_its_line_break() -> None:
+    objs = objects("multinode: true\nprefill: {create: false}\ndecode: {nodeSelector: {x: \"ends\\n\\n\", z: \"a\\nb\\n\"}}")
+    assert pod(objs, kind="LeaderWorkerSet")["nodeSelector"] == {"x": "ends\n\n", "z": "a\nb\n"}

@@ -127,8 +127,10 @@ ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
 
 
 def _parse(doc: str, template: str) -> Any:
+    """Parse one document as it appears in Helm's output, which ends it with a newline (so a
+    block scalar at the very end keeps its line break)."""
     try:
-        return yaml.load(doc, Loader=ManifestLoader)  # noqa: S506 - a safe loader
+        return yaml.load(doc + "\n", Loader=ManifestLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ChartRefusal(

@@ -773,3 +773,14 @@ def test_parallelism_accepts_a_role_map_and_gives_w() -> None:
 def test_a_block_scalar_ending_a_document_keeps_its_line_break() -> None:
     objs = objects("multinode: true\nprefill: {create: false}\ndecode: {nodeSelector: {x: \"ends\\n\\n\", z: \"a\\nb\\n\"}}")
     assert pod(objs, kind="LeaderWorkerSet")["nodeSelector"] == {"x": "ends\n\n", "z": "a\nb\n"}
+
+
+def test_kinds_helm_3_17_does_not_know_sort_alphabetically_after_the_known_ones() -> None:
+    objs = objects(
+        "decode: {create: false}\nprefill: {create: false}\nextraObjects:\n"
+        "- {apiVersion: v1, kind: ValidatingWebhookConfiguration, metadata: {name: v}}\n"
+        "- {apiVersion: v1, kind: APIService, metadata: {name: a}}\n"
+        "- {apiVersion: v1, kind: MutatingWebhookConfiguration, metadata: {name: m}}\n"
+        "- {apiVersion: v1, kind: Namespace, metadata: {name: n}}\n"
+    )
+    assert [o["kind"] for o in objs] == ["Namespace", "ServiceAccount", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]

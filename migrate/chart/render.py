@@ -14,15 +14,14 @@ from migrate.chart.extra import extra_objects_text
 from migrate.chart.gotmpl import NO_VALUE, field, truthy
 from migrate.errors import ChartRefusal
 
-# Helm's install order; kinds not listed come after these, alphabetically.
+# Helm 3.17's install order; kinds not listed come after these, alphabetically.
 INSTALL_ORDER = (
     "PriorityClass Namespace NetworkPolicy ResourceQuota LimitRange PodSecurityPolicy "
     "PodDisruptionBudget ServiceAccount Secret SecretList ConfigMap StorageClass "
     "PersistentVolume PersistentVolumeClaim CustomResourceDefinition ClusterRole "
     "ClusterRoleList ClusterRoleBinding ClusterRoleBindingList Role RoleList RoleBinding "
     "RoleBindingList Service DaemonSet Pod ReplicationController ReplicaSet Deployment "
-    "HorizontalPodAutoscaler StatefulSet Job CronJob IngressClass Ingress APIService "
-    "MutatingWebhookConfiguration ValidatingWebhookConfiguration"
+    "HorizontalPodAutoscaler StatefulSet Job CronJob IngressClass Ingress APIService"
 ).split()
 _DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 _GO_SPACE = " \t\n\r\x0b\x0c\x85\xa0"

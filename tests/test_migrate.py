@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -98,6 +99,8 @@ def test_json_report_accounts_for_every_value(cli, tmp_path):
     result = cli(case / "values.yaml", "-o", tmp_path / "rep", "--report", report)
     assert result.exit_code == 0, result.stderr
     data = json.loads(report.read_text())
+    schema = json.loads((ROOT / "schemas" / "migration-report.schema.json").read_text())
+    jsonschema.validate(data, schema)
     user = yaml.safe_load(case.joinpath("values.yaml").read_text().replace("USER-SUPPLIED VALUES:", ""))
     assert {"decode.replicas"} <= {v["path"] for v in data["values"]}
     assert all(v["status"] in ("mapped", "default") for v in data["values"])
@@ -181,3 +184,10 @@ def test_migrate_subcommand_is_the_same(cli, tmp_path):
     result = cli("migrate", FIXTURES / "defaults" / "values.yaml", "-o", tmp_path / "ms",
                  "--verify-against", FIXTURES / "defaults" / "manifest.yaml", "--namespace", "default")
     assert result.exit_code == 0, result.stderr
+
+
+def test_verify_with_chart_runs_helm(cli, tmp_path, data_dir):
+    result = cli(FIXTURES / "defaults" / "values.yaml", "-o", tmp_path / "ms", "--chart", data_dir / "tiny-chart")
+    assert result.exit_code == 1
+    assert "missing" in result.stdout and "extra" in result.stdout
+    assert (tmp_path / "ms" / "kustomization.yaml").is_file()

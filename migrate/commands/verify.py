@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import tempfile
 from pathlib import Path
 
 from migrate.compare import Result, compare
@@ -48,11 +49,23 @@ def helm_side(opts: VerifyOptions) -> tuple[str, str]:
         if opts.values is not None:
             raise InputError("--values needs --chart; a --manifest is already rendered")
         return _read(opts.manifest), str(opts.manifest)
-    if opts.values is not None:
-        _read(opts.values)
     release = opts.release or Path(opts.overlay).resolve().name
-    text = helm_template(opts.chart, opts.values, release, opts.namespace, helm=opts.tools.helm)
+    with tempfile.TemporaryDirectory() as scratch:
+        values = None
+        if opts.values is not None:
+            # `helm get values` output starts with a header line that Helm itself cannot read.
+            values = Path(scratch) / "values.yaml"
+            values.write_text(without_header(_read(opts.values)), encoding="utf-8")
+        text = helm_template(opts.chart, values, release, opts.namespace, helm=opts.tools.helm)
     return text, f"helm template {opts.chart}"
+
+
+def without_header(text: str) -> str:
+    """The values text without the ``USER-SUPPLIED VALUES:`` / ``COMPUTED VALUES:`` line."""
+    first, newline, rest = text.partition("\n")
+    if first.strip() in ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:"):
+        return newline + rest
+    return text
 
 
 def _read(path: Path) -> str:

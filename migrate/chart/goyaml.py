@@ -112,6 +112,11 @@ def _number_after_json(number: float) -> int | float:
 # Key order (go-yaml v2's keyList.Less)
 
 
+def _int64(number: int) -> int:
+    """Wrap like Go's int64 arithmetic."""
+    return (number + 2**63) % 2**64 - 2**63
+
+
 def _key_less(a: str, b: str) -> bool:
     ar, br = a, b
     for i in range(min(len(ar), len(br))):
@@ -125,18 +130,18 @@ def _key_less(a: str, b: str) -> bool:
         an = bn = 0
         if ar[i] == "0" or br[i] == "0":
             j = i - 1
-            while j >= 0 and ar[j].isdigit():
+            while j >= 0 and ar[j].isdecimal():
                 if ar[j] != "0":
                     an = bn = 1
                     break
                 j -= 1
         ai = i
-        while ai < len(ar) and ar[ai].isdigit():
-            an = an * 10 + int(ar[ai]) if ar[ai] in "0123456789" else an
+        while ai < len(ar) and ar[ai].isdecimal():
+            an = _int64(an * 10 + ord(ar[ai]) - 48)
             ai += 1
         bi = i
-        while bi < len(br) and br[bi].isdigit():
-            bn = bn * 10 + int(br[bi]) if br[bi] in "0123456789" else bn
+        while bi < len(br) and br[bi].isdecimal():
+            bn = _int64(bn * 10 + ord(br[bi]) - 48)
             bi += 1
         if an != bn:
             return an < bn

@@ -23,6 +23,7 @@ import yaml
 
 from migrate import overlay as ov
 from migrate.mapping import Table
+from migrate.tools import CommandFailed
 from migrate.patchgen import diff, same, strip_nulls
 
 LIBRARY_STEM = "modelservice"
@@ -66,13 +67,27 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
     """Render the library part; use a namePrefix when it alone gives every object Helm's name."""
     if _prefix_may_do(targets, fullname):
         overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
-        ov.write(overlay, staging)
-        pairs, unused, unplaced = pair(_objects(build(staging)), targets, fullname, fullname)
+        pairs, unused, unplaced = pair(_render_library(staging, overlay, build), targets, fullname, fullname)
         if not unplaced and all(_key(lib) == _key(t) for lib, t in pairs):
             return pairs, unused, unplaced
     overlay.name_prefix = None
+    return pair(_render_library(staging, overlay, build), targets, fullname, LIBRARY_STEM)
+
+
+def _render_library(staging: Path, overlay: ov.Overlay, build: Build) -> list[dict]:
+    """Render the overlay so far; literals the library's replacements refuse are left to patches."""
     ov.write(overlay, staging)
-    return pair(_objects(build(staging)), targets, fullname, LIBRARY_STEM)
+    try:
+        return _objects(build(staging))
+    except CommandFailed:
+        if not overlay.plan.literals:
+            raise
+        refused = ", ".join(overlay.plan.literals)
+        overlay.plan.literals = {}
+        overlay.plan.warnings.append(f"the library's replacements cannot take the literals ({refused}); "
+                                     "patches carry these values instead")
+        ov.write(overlay, staging)
+        return _objects(build(staging))
 
 
 def _prefix_may_do(targets: list[dict], fullname: str) -> bool:

@@ -33,6 +33,7 @@ class Entry:
     groups: tuple[str, ...] = ()
     why: str | None = None
     source: tuple[str, ...] = ()  # the keys of a literal's value, when a key holds a dot
+    when: dict | None = None  # a literal is set only when this holds
 
     def value(self, values: dict) -> Any:
         """The value this entry reads (literal entries)."""
@@ -139,6 +140,7 @@ def _entry(raw: dict) -> Entry:
         groups=tuple(raw.get("groups", ())),
         why=raw.get("why"),
         source=tuple(raw.get("from", ())),
+        when=raw.get("when"),
     )
 
 
@@ -244,6 +246,10 @@ def holds(condition: dict, values: dict) -> bool:
         actual = lookup(values, path, _MISSING)
         equal = actual is not _MISSING and type(actual) is type(expected) and actual == expected
         return equal if kind == "equals" else not equal
+    if kind == "matches":
+        path, pattern = arg
+        actual = lookup(values, path)
+        return isinstance(actual, str) and re.search(pattern, actual) is not None
     if kind == "all":
         return all(holds(c, values) for c in arg)
     if kind == "any":

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.mapping import Table, is_missing, leaves, lookup, lookup_leaf
+from migrate.mapping import Table, holds, is_missing, leaves, lookup_leaf
 from migrate.patchgen import same
 
 # A literal must survive `key=value` in a configMapGenerator unchanged.
@@ -58,6 +58,8 @@ def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, rele
 def _literals(table: Table, effective: dict, model_uri: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for entry in table.literal_entries():
+        if entry.when is not None and not holds(entry.when, effective):
+            continue
         value = entry.value(effective)
         if entry.literal == "modelUri":
             value = model_uri

@@ -191,3 +191,20 @@ def test_verify_with_chart_runs_helm(cli, tmp_path, data_dir):
     assert result.exit_code == 1
     assert "missing" in result.stdout and "extra" in result.stdout
     assert (tmp_path / "ms" / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "modelArtifacts: {name: mymodel, uri: hf://mymodel}\nrequester: {enable: true}\n",
+        "modelArtifacts: {name: mymodel, uri: no-scheme-at-all}\n",
+        "modelArtifacts: {name: org/m, uri: 'pvc://claim/path/to/m'}\nmultinode: true\n",
+    ],
+    ids=["name-without-slash", "uri-without-scheme", "pvc-multinode"],
+)
+def test_model_names_of_any_shape_migrate(cli, tmp_path, values):
+    path = tmp_path / "values.yaml"
+    path.write_text(values)
+    result = cli(path, "-o", tmp_path / "rel", "--namespace", "default")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "NOT EQUIVALENT" not in result.stdout

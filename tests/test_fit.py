@@ -1,0 +1,33 @@
+"""fit: literals the library refuses are left to patches, and the overlay still fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FIXTURES, ROOT
+from migrate import fit, library, tools
+from migrate import overlay as ov
+from migrate.chart import fullname, render
+from migrate.mapping import load_table
+from migrate.plan import Plan
+from migrate.tools import CommandFailed
+from migrate.values import effective_values
+
+
+def test_refused_literals_fall_back_to_patches(tmp_path):
+    values = effective_values(FIXTURES / "single-node-nvidia" / "values.yaml")
+    targets = render(values, "single", "llm-d")
+    plan = Plan("v0.4.12", "single", "llm-d", "nvidia", ["routing-proxy", "model-config"],
+                {"modelName": "facebook/opt-125m"})
+    staging = tmp_path / "single"
+    staging.mkdir()
+    overlay = ov.Overlay(plan, library.reference(staging, ROOT / "kustomize"))
+
+    def build(directory: Path) -> str:
+        if "modelName=" in (directory / "kustomization.yaml").read_text():
+            raise CommandFailed(["kustomize", "build"], 1, "", "options.index 1 is out of bounds")
+        return tools.kustomize_build(directory)
+
+    fitted = fit.fit(staging, overlay, targets, fullname(values, "single"), load_table("v0.4.12"), build)
+    assert fitted.residual == []
+    assert plan.literals == {} and "cannot take the literals (modelName)" in plan.warnings[0]

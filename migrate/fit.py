@@ -27,6 +27,7 @@ from migrate.tools import CommandFailed
 from migrate.patchgen import diff, same, strip_nulls
 
 LIBRARY_STEM = "modelservice"
+LAST_COMPONENT = "model-config"
 PROVENANCE = ("helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/version")
 MAX_ROUNDS = 3
 
@@ -75,19 +76,27 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
 
 
 def _render_library(staging: Path, overlay: ov.Overlay, build: Build) -> list[dict]:
-    """Render the overlay so far; literals the library's replacements refuse are left to patches."""
-    ov.write(overlay, staging)
-    try:
-        return _objects(build(staging))
-    except CommandFailed:
-        if not overlay.plan.literals:
-            raise
-        refused = ", ".join(overlay.plan.literals)
-        overlay.plan.literals = {}
-        overlay.plan.warnings.append(f"the library's replacements cannot take the literals ({refused}); "
-                                     "patches carry these values instead")
+    """Render the overlay so far. Should the library refuse this combination, fall back in
+    steps (literals, then optional components) and let patches carry the values instead."""
+    plan = overlay.plan
+    fallbacks = [
+        ("literals", lambda: bool(plan.literals), lambda: setattr(plan, "literals", {})),
+        ("components", lambda: plan.components != [LAST_COMPONENT],
+         lambda: setattr(plan, "components", [LAST_COMPONENT])),
+    ]
+    while True:
         ov.write(overlay, staging)
-        return _objects(build(staging))
+        try:
+            return _objects(build(staging))
+        except CommandFailed as failure:
+            step = next((f for f in fallbacks if f[1]()), None)
+            if step is None:
+                raise
+            fallbacks.remove(step)
+            what = ", ".join(plan.literals) if step[0] == "literals" else ", ".join(plan.components)
+            plan.warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "
+                                 "patches carry these values instead")
+            step[2]()
 
 
 def _prefix_may_do(targets: list[dict], fullname: str) -> bool:

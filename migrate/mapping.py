@@ -69,7 +69,7 @@ class Table:
     version: str
     accelerator_default: str
     accelerator_dirs: dict[str, str]
-    components: list[tuple[str, dict, dict[str, str]]]
+    components: list[tuple[str, dict, dict[str, str | None]]]
     patch_groups: list[PatchGroup]
     entries: list[Entry]
     source: Path = field(default_factory=Path)
@@ -84,7 +84,8 @@ class Table:
     def chosen_components(self, values: dict) -> list[str]:
         """Components whose condition holds, in table order, in the accelerator's variant."""
         accelerator = self.accelerator_dir(values)
-        return [variants.get(accelerator, name) for name, when, variants in self.components if holds(when, values)]
+        chosen = [variants.get(accelerator, name) for name, when, variants in self.components if holds(when, values)]
+        return [name for name in chosen if name]
 
     def group_for(self, pointer: str) -> str:
         for group in self.patch_groups:

@@ -18,7 +18,8 @@ from migrate.plan import Plan, make_plan
 from migrate.resources import CHART, chart_defaults_path, supported_chart_versions
 from migrate.yamlio import load_helm
 
-_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_RELEASE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # what Helm accepts: a DNS subdomain
 
 
 @dataclass
@@ -142,7 +143,7 @@ def release_name(opts: MigrateOptions) -> str:
     release = opts.release or opts.output.absolute().name
     if len(release) > 53 or not _RELEASE.match(release):
         where = "--release" if opts.release else f"release name from the output directory {opts.output}"
-        raise InputError(f"{release!r} is not a valid Helm release name (lowercase letters, digits and '-', "
+        raise InputError(f"{release!r} is not a valid Helm release name (lowercase letters, digits, '-' and '.', "
                          "at most 53 characters); pass --release", key=where)
     return release
 

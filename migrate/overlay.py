@@ -7,9 +7,10 @@ leaves the user's output directory exactly as it was.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,17 +91,73 @@ def write(overlay: Overlay, directory: Path) -> None:
 
 
 def staging_dir(output: Path) -> Path:
-    """A fresh directory beside ``output`` (same filesystem, same relative paths)."""
-    parent = output.resolve().parent
+    """A fresh directory beside ``output`` (same filesystem, same relative paths), with the mode
+    of the directory it will replace, else the umask's. Parents that ``output`` needs are
+    created; :func:`discard` removes them again."""
+    target = _absolute(output)
+    parent = target.resolve().parent
+    created = missing_ancestor(target)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=parent))
+        staging = _fresh_dir(parent, f".{target.name}.", ".tmp")
+        if target.is_dir():
+            shutil.copymode(target, staging)
+        return staging
     except OSError as exc:
+        _remove_created(parent, created)
         raise InputError(f"cannot create the output directory: {exc.strerror}", file=str(output)) from None
+
+
+def missing_ancestor(output: Path) -> Path | None:
+    """The highest parent of ``output`` that does not exist yet (the first one we would create)."""
+    missing = None
+    for parent in _absolute(output).parents:
+        if parent.exists():
+            break
+        missing = parent
+    return missing
+
+
+def discard(staging: Path, created: Path | None) -> None:
+    """Remove the staging directory and the parents created for it (only while they are empty)."""
+    shutil.rmtree(staging, ignore_errors=True)
+    _remove_created(staging.parent, created)
+
+
+def _remove_created(directory: Path, created: Path | None) -> None:
+    if created is None:
+        return
+    while True:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        if directory == created or directory == directory.parent:
+            return
+        directory = directory.parent
+
+
+def _fresh_dir(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new empty directory with a random name (``mkdir`` honours the umask; mkdtemp gives 0700)."""
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no free name for a staging directory", str(parent))
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute with ``.`` and ``..`` resolved, symbolic links left alone."""
+    return Path(os.path.abspath(path))
 
 
 def check_output(output: Path, force: bool) -> None:
     """Refuse an output path that is not a directory we may replace."""
+    if not _absolute(output).name:
+        raise InputError("is the root directory; give a directory to write the overlay to", file=str(output))
     if output.is_symlink():
         raise InputError("is a symbolic link; give a real directory", file=str(output))
     if output.exists() and not output.is_dir():
@@ -119,11 +176,10 @@ def check_output(output: Path, force: bool) -> None:
 
 def commit(staging: Path, output: Path) -> None:
     """Move ``staging`` into place as ``output``, replacing what is there in one step."""
+    output = _absolute(output)
     backup = None
     if output.exists():
-        backup = output.with_name(f".{output.name}.old")
-        if backup.exists():
-            shutil.rmtree(backup)
+        backup = staging.with_suffix(".old")  # as unique as the staging name; never someone else's
         output.rename(backup)
     try:
         staging.rename(output)

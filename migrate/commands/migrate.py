@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate import __version__, library
 from migrate import overlay as ov
-from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
+from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError, ToolError
 from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan
 from migrate.resources import CHART, chart_defaults_path, supported_chart_versions
@@ -75,6 +74,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
         more = f" (and {len(plan.unmapped) - 1} more)" if len(plan.unmapped) > 1 else ""
         raise InputError(f"no mapping for this value{more}; the chart ignores it or this version does not "
                          "support it; remove it or pass --allow-unmapped", file=str(opts.values), key=first)
+    created = ov.missing_ancestor(opts.output)
     staging = ov.staging_dir(opts.output)
     try:
         checkout = library.find_checkout(opts.output.absolute())
@@ -90,8 +90,15 @@ def migrate(opts: MigrateOptions) -> Outcome:
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)
         outcome.verification = _verify(opts, staging, release, fitted.rendered)
         ov.commit(staging, opts.output)
+    except OSError as exc:
+        ov.discard(staging, created)
+        raise InputError(f"cannot write the overlay ({exc.strerror or exc}); nothing was changed",
+                         file=str(opts.output)) from exc
+    except ToolError as exc:
+        ov.discard(staging, created)
+        raise ToolError(f"{exc} (the overlay for {opts.output} was not written)") from exc
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        ov.discard(staging, created)
         raise
     return outcome
 

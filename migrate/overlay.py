@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -86,8 +87,17 @@ def write(overlay: Overlay, directory: Path) -> None:
         (directory / patch.path).write_text(yamlio.dump(patch.body()), encoding="utf-8")
     if overlay.objects:
         objects.write_text(yamlio.dump_all(overlay.objects), encoding="utf-8")
-    text = "".join(f"# {line}\n" if line else "#\n" for line in overlay.header)
+    text = "".join(f"# {printable(line)}\n" if line else "#\n" for line in overlay.header)
     (directory / "kustomization.yaml").write_text(text + yamlio.dump(overlay.kustomization()), encoding="utf-8")
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``, ``\\x1b``), so that
+    a key or file name from the values cannot end a comment line or drive a terminal."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def staging_dir(output: Path) -> Path:

@@ -186,7 +186,7 @@ def text_report(outcome: Outcome) -> str:
     if outcome.verification is not None:
         verdict = "equivalent" if outcome.verification.equivalent else "NOT equivalent"
         lines.append(f"verify: {verdict} to the Helm render")
-    return "\n".join(lines) + "\n"
+    return "".join(ov.printable(line) + "\n" for line in lines)
 
 
 def json_report(outcome: Outcome) -> dict:

@@ -65,10 +65,13 @@ def migrate(opts: MigrateOptions) -> Outcome:
     effective = values.merge_defaults(defaults, user)
     values.validate(effective, version, str(opts.values))
     namespace = opts.namespace or "default"
-    targets = chart.render(effective, release, namespace)
-    table = load_table(version)
-    plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
-                     model_uri=model_uri(effective, release, namespace))
+    try:
+        targets = chart.render(effective, release, namespace)
+        table = load_table(version)
+        plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
+                         model_uri=model_uri(effective, release, namespace))
+    except InputError as exc:
+        raise in_file(exc, str(opts.values)) from exc
     if plan.unmapped and not opts.allow_unmapped:
         first = plan.unmapped[0]
         more = f" (and {len(plan.unmapped) - 1} more)" if len(plan.unmapped) > 1 else ""
@@ -101,6 +104,15 @@ def migrate(opts: MigrateOptions) -> Outcome:
         ov.discard(staging, created)
         raise
     return outcome
+
+
+def in_file(exc: InputError, file: str) -> InputError:
+    """The same error naming the values file, when it names only a key (the chart model's refusals)."""
+    if exc.file:
+        return exc
+    where = f"{exc.key}: " if exc.key else ""
+    text = str(exc)
+    return type(exc)(text[len(where):] if text.startswith(where) else text, file=file, key=exc.key)
 
 
 def model_uri(effective: dict, release: str, namespace: str) -> str | None:

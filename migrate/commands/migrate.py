@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from migrate.yamlio import load_helm
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _RELEASE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # what Helm accepts: a DNS subdomain
+MAX_VALUES_BYTES = 1 << 20  # 1 MiB: far above any release's values
 
 
 @dataclass
@@ -60,6 +62,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
     version = chart_version(opts.chart_version)
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
+    check_values_size(opts.values)
     user = values.load_user_values(opts.values)
     defaults = load_helm(chart_defaults_path(version).read_text(encoding="utf-8")) or {}
     effective = values.merge_defaults(defaults, user)
@@ -104,6 +107,19 @@ def migrate(opts: MigrateOptions) -> Outcome:
         ov.discard(staging, created)
         raise
     return outcome
+
+
+def check_values_size(path: Path) -> None:
+    """Refuse a values file far larger than any Helm release holds, before parsing it for minutes."""
+    try:
+        info = path.stat()
+    except OSError:
+        return  # reading it names the problem
+    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_VALUES_BYTES:
+        raise InputError(
+            f"values file is {info.st_size / 2**20:.1f} MiB, over the {MAX_VALUES_BYTES // 2**20} MiB limit: Helm "
+            "keeps a release's values in a Secret of at most 1 MiB, so this is not `helm get values` output; "
+            "pass the release's values only", file=str(path))
 
 
 def in_file(exc: InputError, file: str) -> InputError:

@@ -62,6 +62,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
     version = chart_version(opts.chart_version)
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
+    check_inputs_outside(opts)
     check_values_size(opts.values)
     user = values.load_user_values(opts.values)
     defaults = load_helm(chart_defaults_path(version).read_text(encoding="utf-8")) or {}
@@ -120,6 +121,19 @@ def check_values_size(path: Path) -> None:
             f"values file is {info.st_size / 2**20:.1f} MiB, over the {MAX_VALUES_BYTES // 2**20} MiB limit: Helm "
             "keeps a release's values in a Secret of at most 1 MiB, so this is not `helm get values` output; "
             "pass the release's values only", file=str(path))
+
+
+def check_inputs_outside(opts: MigrateOptions) -> None:
+    """--force replaces DIR: refuse when that would delete an input of this very migration."""
+    if not opts.force or not opts.output.is_dir():
+        return
+    out = opts.output.resolve()
+    inputs = {"VALUES": opts.values, "--verify-against": opts.verify_against,
+              "--chart": Path(opts.chart) if opts.chart else None}
+    for option, path in inputs.items():
+        if path is not None and path.exists() and out in (path.resolve(), *path.resolve().parents):
+            raise InputError(f"--force would delete {option} {path}, which is inside it; move it out or "
+                             "choose another output directory", file=str(opts.output))
 
 
 def in_file(exc: InputError, file: str) -> InputError:

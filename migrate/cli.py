@@ -8,6 +8,8 @@ Heavy modules are imported inside the commands so that ``--version`` stays fast.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -73,8 +75,16 @@ def _run_reporting_errors(call: Any, *, debug: bool) -> int:
 def _fail(message: str, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    click.echo(f"{PROG}: error: {' '.join(message.split())}", err=True)
+    click.echo(f"{PROG}: error: {one_line(message)}", err=True)
     return code
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, with control characters from hostile input (terminal escapes) shown escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
 
 
 def _color() -> bool:
@@ -199,8 +209,13 @@ def batch(values_dir: Path, output: Path, index: Path | None, namespace: str | N
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM unwinds like Ctrl-C, so no staging directory is left behind."""
+    signal.signal(signal.SIGTERM, _terminated)
     cli.main(prog_name=PROG)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 __all__ = ["cli", "main"]

@@ -11,7 +11,8 @@ from migrate.patchgen import same
 
 # A literal must survive `key=value` in a configMapGenerator unchanged.
 _SAFE_LITERAL = re.compile(r"^[^\s'\"\\{}][^\n\r'\"\\{}]*(?<!\s)$")
-_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL)", re.I)
+_SECRET_NAME = re.compile(r"(TOKEN(?![A-Z])|SECRET|PASSWORD|PASSWD|API[-_]?KEY|CREDENTIAL)", re.I)
+_ARG_LISTS = ("args", "command")
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,41 @@ def account(table: Table, user: dict, defaults: dict) -> list[Leaf]:
 
 
 def secret_warnings(user: Any, path: str = "") -> list[str]:
-    """Paths of env entries that carry a credential as a plain value."""
+    """Paths of values that carry a credential in plain text: env entries named like one,
+    and command-line flags named like one (``--api-key KEY``, ``--hf-token=TOKEN``)."""
     found: list[str] = []
     if isinstance(user, dict):
         name = user.get("name")
-        if isinstance(name, str) and "value" in user and _SECRET_NAME.search(name):
+        if isinstance(name, str) and user.get("value") not in (None, "") and _SECRET_NAME.search(name):
             found.append(f"{path}.value: env {name} carries a credential in plain text; "
                          "it is kept in a patch, never in a literal; consider a Secret (valueFrom)")
         for key, value in user.items():
-            found.extend(secret_warnings(value, f"{path}.{key}" if path else str(key)))
+            child = f"{path}.{key}" if path else str(key)
+            if key in _ARG_LISTS and isinstance(value, list):
+                found.extend(_flag_warnings(value, child))
+            found.extend(secret_warnings(value, child))
     elif isinstance(user, list):
         for index, value in enumerate(user):
             found.extend(secret_warnings(value, f"{path}[{index}]"))
+    return found
+
+
+def _flag_warnings(args: list, path: str) -> list[str]:
+    """Flags like ``--api-key KEY`` or ``--hf-token=TOKEN`` in a command or args list."""
+    found: list[str] = []
+    for index, arg in enumerate(args):
+        if not isinstance(arg, str) or not arg.startswith("-"):
+            continue
+        flag, equals, value = arg.partition("=")
+        if not _SECRET_NAME.search(flag):
+            continue
+        following = args[index + 1] if index + 1 < len(args) else None
+        if equals and value:
+            where = index
+        elif not equals and isinstance(following, (str, int)) and not str(following).startswith("-"):
+            where = index + 1
+        else:
+            continue
+        found.append(f"{path}[{where}]: flag {flag} carries a credential in plain text; it is kept in a "
+                     "patch, never in a literal; consider reading it from a Secret (env valueFrom)")
     return found

@@ -219,7 +219,8 @@ def _probe(path: str, args: tuple[str, ...], name: str) -> str:
     try:
         return run([path, *args], timeout=PROBE_TIMEOUT)
     except ToolError as exc:
-        raise ToolError(f"{name} at {path} does not work ({exc}): {HOW_TO_GET}") from exc
+        reason = str(exc).removesuffix(f": {HOW_TO_GET}")
+        raise ToolError(f"{name} at {path} does not work ({reason}): {HOW_TO_GET}") from exc
 
 
 def clear_cache() -> None:

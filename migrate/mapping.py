@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,12 @@ class Table:
         return [e for e in self.entries if e.to == "literal"]
 
 
+@lru_cache(maxsize=None)
 def load_table(version: str) -> Table:
-    """Load and validate the mapping table of a chart version."""
+    """Load and validate the mapping table of a chart version (once per process)."""
     path = data_dir("mappings") / CHART / version / "mapping.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
     schema = json.loads((data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8"))

@@ -9,6 +9,8 @@ from typing import Any
 from migrate.mapping import Table, holds, is_missing, leaves, lookup_leaf
 from migrate.patchgen import same
 
+OBJECTS_FILE = "objects.yaml"  # overlay.OBJECTS_FILE (overlay imports this module)
+
 # A literal must survive `key=value` in a configMapGenerator unchanged.
 _SAFE_LITERAL = re.compile(r"^[^\s'\"\\{}][^\n\r'\"\\{}]*(?<!\s)$")
 _SECRET_NAME = re.compile(r"(TOKEN(?![A-Z])|SECRET|PASSWORD|PASSWD|API[-_]?KEY|CREDENTIAL)", re.I)
@@ -89,13 +91,17 @@ def account(table: Table, user: dict, defaults: dict) -> list[Leaf]:
 
 def secret_warnings(user: Any, path: str = "") -> list[str]:
     """Paths of values that carry a credential in plain text: env entries named like one,
-    and command-line flags named like one (``--api-key KEY``, ``--hf-token=TOKEN``)."""
+    command-line flags named like one (``--api-key KEY``, ``--hf-token=TOKEN``) and Secret
+    objects (``extraObjects``)."""
     found: list[str] = []
     if isinstance(user, dict):
         name = user.get("name")
         if isinstance(name, str) and user.get("value") not in (None, "") and _SECRET_NAME.search(name):
             found.append(f"{path}.value: env {name} carries a credential in plain text; "
                          "it is kept in a patch, never in a literal; consider a Secret (valueFrom)")
+        if user.get("kind") == "Secret" and (user.get("data") or user.get("stringData")):
+            found.append(f"{path or '(root)'}: a Secret with its data in the values; it is written to "
+                         f"{OBJECTS_FILE} in plain text; consider creating it outside the overlay")
         for key, value in user.items():
             child = f"{path}.{key}" if path else str(key)
             if key in _ARG_LISTS and isinstance(value, list):

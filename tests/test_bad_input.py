@@ -242,7 +242,8 @@ REFUSALS = [
     ("data-not-multiple-of-workers", "decode: {parallelism: {data: 8, dataLocal: null, workers: 3}}\n",
      "decode.parallelism.data", "parallelism.data must be a multiple of parallelism.workers",
      "make decode.parallelism.data a multiple of decode.parallelism.workers"),
-    ("data-not-multiple-of-datalocal", "multinode: true\ndecode: {parallelism: {data: 8, dataLocal: 3, workers: null}}\n",
+    ("data-not-multiple-of-datalocal",
+     "multinode: true\ndecode: {parallelism: {data: 8, dataLocal: 3, workers: null}}\n",
      "decode.parallelism.data", "parallelism.data must be a multiple of parallelism.dataLocal",
      "make decode.parallelism.data a multiple of decode.parallelism.dataLocal"),
     ("pvc-hf-two-segments", "modelArtifacts: {uri: 'pvc+hf://claim/model'}\n",
@@ -313,7 +314,8 @@ def test_force_never_deletes_the_values_it_reads(cli, tmp_path):
     refused(cli, tmp_path, values, "--force", out=out, names=(str(out), str(values)), says=("--force would delete",))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0555 directory anyway; see test_output_refused[under-proc]")
+@pytest.mark.skipif(os.geteuid() == 0,
+                    reason="root writes into a 0555 directory anyway; test_output_refused[under-proc] covers root")
 def test_unwritable_parent(cli, tmp_path):
     parent = tmp_path / "ro"
     parent.mkdir(mode=0o555)
@@ -359,11 +361,14 @@ TOOLS = [
      ("kubectl v1.26.1 (Kustomize v4.5.7)", "too old")),
     ("kustomize-no-version", lambda t: ("--kustomize", fake_tool(t, "kustomize", "echo hello\n")),
      ("printed no version",)),
-    ("kustomize-fails", lambda t: ("--kustomize", fake_tool(t, "kustomize", KUSTOMIZE_OK + "echo 'Error: boom' >&2; exit 1\n")),
+    ("kustomize-fails",
+     lambda t: ("--kustomize", fake_tool(t, "kustomize", KUSTOMIZE_OK + "echo 'Error: boom' >&2; exit 1\n")),
      ("failed (exit 1): Error: boom", "was not written")),
-    ("kustomize-probe-fails", lambda t: ("--kustomize", fake_tool(t, "kustomize", "echo 'Error: broken' >&2; exit 1\n")),
+    ("kustomize-probe-fails",
+     lambda t: ("--kustomize", fake_tool(t, "kustomize", "echo 'Error: broken' >&2; exit 1\n")),
      ("does not work", "Error: broken")),
-    ("kustomize-not-executable", lambda t: ("--kustomize", fake_tool(t, "kustomize", "").chmod(0o644) or t / "bin" / "kustomize"),
+    ("kustomize-not-executable",
+     lambda t: ("--kustomize", fake_tool(t, "kustomize", "").chmod(0o644) or t / "bin" / "kustomize"),
      ("not executable",)),
     ("helm-missing", lambda t: ("--chart", DATA / "tiny-chart", "--helm", "/nonexistent/helm"), ("helm not found",)),
     ("helm-too-old", lambda t: ("--chart", DATA / "tiny-chart", "--helm", fake_tool(t, "helm", "echo v2.17.0\n")),
@@ -421,7 +426,8 @@ def test_write_fails_on_the_nth_call(cli, tmp_path, monkeypatch, n):
     monkeypatch.setattr(overlay_module, "write", failing)
     result = _run_with_existing_output(cli, tmp_path)
     assert calls["n"] == n
-    assert result.exit_code == 2 and "No space left on device" in result.stderr and "nothing was changed" in result.stderr
+    assert result.exit_code == 2
+    assert "No space left on device" in result.stderr and "nothing was changed" in result.stderr
 
 
 @pytest.mark.parametrize("n", [1, 4, 25])
@@ -431,7 +437,8 @@ def test_library_copy_fails_on_the_nth_copytree(cli, tmp_path, monkeypatch, n):
     failing, calls = _fail_on(n, shutil.copytree, OSError(5, "Input/output error"))
     monkeypatch.setattr(shutil, "copytree", failing)
     result = _run_with_existing_output(cli, tmp_path)
-    assert calls["n"] >= n and result.exit_code == 2 and "Input/output error" in result.stderr  # copytree goes on, then raises
+    # copytree goes on after a failed entry and raises at the end
+    assert calls["n"] >= n and result.exit_code == 2 and "Input/output error" in result.stderr
 
 
 @pytest.mark.parametrize("which", ["output-to-backup", "staging-to-output"])
@@ -467,8 +474,9 @@ def test_sigterm_leaves_no_staging_directory(tmp_path):
     slow = fake_tool(tmp_path, "kustomize", KUSTOMIZE_OK + "exec sleep 60\n")
     values = write_values(tmp_path, VALID)
     before = snapshot(tmp_path)
-    proc = subprocess.Popen([ROOT / ".venv" / "bin" / "helm-to-kustomize", values, "-o", out, "--force",
-                             "--kustomize", slow], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    console_script = "import sys; from migrate.cli import main; sys.argv[0] = 'helm-to-kustomize'; main()"
+    proc = subprocess.Popen([sys.executable, "-c", console_script, values, "-o", out, "--force", "--kustomize", slow],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".out.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -108,7 +108,8 @@ def test_auth_secret_name_is_referenced_never_inlined(cli, tmp_path):
     "        secretKeyRef: {name: hf, key: token}\n",
     f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    env:\n    - name: MAX_TOKENS\n      value: '512'\n"
     "    - name: HF_TOKEN\n      value: ''\n",
-    f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    args: [--max-num-batched-tokens, '8192', --tokenizer, org/tok]\n",
+    f"decode:\n  containers:\n  - name: vllm\n{IMAGE}"
+    "    args: [--max-num-batched-tokens, '8192', --tokenizer, org/tok]\n",
 ], ids=["value-from-secret", "not-a-credential", "token-like-flags"])
 def test_no_warning_without_a_plain_credential(cli, tmp_path, values):
     result, _, report = migrate(cli, tmp_path, values)

@@ -15,19 +15,24 @@ from migrate.errors import InputError
 from migrate.yamlio import YamlError, load_helm
 
 _HEADERS = ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:")
+# Helm keeps a release's values in a Secret of at most 1 MiB: anything larger is not
+# `helm get values` output, and would take minutes to parse.
+MAX_VALUES_BYTES = 1 << 20
 
 
 def load_user_values(path: str | Path) -> dict[str, Any]:
     """The user's values as Helm reads them; ``null`` or an empty file gives ``{}``."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:
+            raw = stream.read(MAX_VALUES_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read values file: {exc.strerror or exc}", file=name) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    if len(raw) > MAX_VALUES_BYTES:
+        raise InputError(f"values file is over the {MAX_VALUES_BYTES // 2**20} MiB limit: Helm keeps a release's "
+                         "values in a Secret of at most 1 MiB, so this is not `helm get values` output; "
+                         "pass the release's values only", file=name)
+    text = _decode(raw, name)
     text = _strip_header(text)
     try:
         data = load_helm(text)
@@ -63,6 +68,16 @@ def _non_finite_number(value: Any, path: str) -> str | None:
         if found is not None:
             return found
     return None
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8, or UTF-16 when a byte-order mark says so (as Windows shells write redirected output)."""
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"not {encoding.upper()} text (line {line}, byte {exc.start})", file=name) from None
 
 
 def _strip_header(text: str) -> str:

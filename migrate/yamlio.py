@@ -127,19 +127,26 @@ class _LimitedComposer(Composer):
 
     def compose_document(self) -> Node:
         self._depth = 0
+        self._open_anchors: set[str] = set()
         node = super().compose_document()
         _check_expanded_size(node)
         return node
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self._open_anchors:
+            raise YamlError(f"line {event.start_mark.line + 1}: anchor {event.anchor!r} value contains itself")
+        anchor = None if isinstance(event, yaml.AliasEvent) else getattr(event, "anchor", None)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            mark = self.peek_event().start_mark
-            raise YamlError(f"line {mark.line + 1}: nesting deeper than {MAX_DEPTH} levels")
+            raise YamlError(f"line {event.start_mark.line + 1}: nesting deeper than {MAX_DEPTH} levels")
+        if anchor:
+            self._open_anchors.add(anchor)
         try:
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._open_anchors.discard(anchor)
 
 
 def _check_expanded_size(root: Node) -> None:

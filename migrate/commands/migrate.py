@@ -20,7 +20,6 @@ from migrate.yamlio import load_helm
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _RELEASE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # what Helm accepts: a DNS subdomain
-MAX_VALUES_BYTES = 1 << 20  # 1 MiB: far above any release's values
 
 
 @dataclass
@@ -112,13 +111,15 @@ def migrate(opts: MigrateOptions) -> Outcome:
 
 def check_values_size(path: Path) -> None:
     """Refuse a values file far larger than any Helm release holds, before parsing it for minutes."""
+    from migrate import values
+
     try:
         info = path.stat()
     except OSError:
         return  # reading it names the problem
-    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_VALUES_BYTES:
+    if stat.S_ISREG(info.st_mode) and info.st_size > values.MAX_VALUES_BYTES:
         raise InputError(
-            f"values file is {info.st_size / 2**20:.1f} MiB, over the {MAX_VALUES_BYTES // 2**20} MiB limit: Helm "
+            f"values file is {info.st_size / 2**20:.1f} MiB, over the {values.MAX_VALUES_BYTES // 2**20} MiB limit: Helm "
             "keeps a release's values in a Secret of at most 1 MiB, so this is not `helm get values` output; "
             "pass the release's values only", file=str(path))
 

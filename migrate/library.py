@@ -37,8 +37,12 @@ def reference(output: Path, library_root: Path) -> str:
 
 def copy_into(staging: Path) -> None:
     """Copy the packaged library's building blocks into ``staging/library``."""
+    copy_blocks(staging / COPY_NAME)
+
+
+def copy_blocks(target: Path) -> None:
+    """Copy the packaged library's building blocks (and its README) into ``target``."""
     source = data_dir("kustomize")
-    target = staging / COPY_NAME
     target.mkdir(parents=True, exist_ok=True)
     for block in BLOCKS:
         shutil.copytree(source / block, target / block)

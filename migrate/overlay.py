@@ -109,7 +109,7 @@ def staging_dir(output: Path) -> Path:
     created = missing_ancestor(target)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = _fresh_dir(parent, f".{target.name}.", ".tmp")
+        staging = fresh_dir(parent, f".{target.name}.", ".tmp")
         if target.is_dir():
             shutil.copymode(target, staging)
         return staging
@@ -147,7 +147,7 @@ def _remove_created(directory: Path, created: Path | None) -> None:
         directory = directory.parent
 
 
-def _fresh_dir(parent: Path, prefix: str, suffix: str) -> Path:
+def fresh_dir(parent: Path, prefix: str, suffix: str) -> Path:
     """A new empty directory with a random name (``mkdir`` honours the umask; mkdtemp gives 0700)."""
     for _ in range(100):
         path = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"

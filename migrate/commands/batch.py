@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -225,7 +224,7 @@ def _library_at(output: Path) -> str | None:
 def place_library(output: Path) -> None:
     """Outside a checkout, put the packaged library at ``output/kustomize`` for the overlays to share."""
     from migrate import library
-    from migrate.resources import data_dir
+    from migrate.overlay import fresh_dir
 
     output = output.absolute()
     if output.exists() and not output.is_dir():
@@ -239,9 +238,8 @@ def place_library(output: Path) -> None:
     staging = None
     try:
         output.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{LIBRARY_DIR}.", suffix=".tmp", dir=output))
-        for block in library.BLOCKS:
-            shutil.copytree(data_dir("kustomize") / block, staging / block)
+        staging = fresh_dir(output, f".{LIBRARY_DIR}.", ".tmp")
+        library.copy_blocks(staging)
         staging.rename(target)
     except OSError as exc:
         if staging is not None:

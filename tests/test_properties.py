@@ -1,0 +1,516 @@
+"""Property tests: generated chart values migrate to overlays that render what the chart renders.
+
+The oracle is the chart model (``migrate.chart.render``, checked on real Helm renders). For
+values the chart accepts (``strategies.chart_values``), ``helm-to-kustomize VALUES -o DIR
+--release R --namespace NS`` must exit 0, the written overlay must keep the invariants of
+DESIGN.md, and the overlay built with real Kustomize must equal the model's objects under the
+project's normalisation (``verify_objects``). The same checks run on a pairwise matrix of
+accelerator × multinode × P/D × monitoring × DRA × proxy. The chart model itself is held
+against an independent reading of CHART-BEHAVIOUR.md.
+
+Bounded for CI (about a minute): ``H2K_PROPERTY_EXAMPLES`` (default 25) sets the number of
+migrating examples. For a long local exploration::
+
+    H2K_PROPERTY_EXAMPLES=300 pytest tests/test_properties.py
+
+``H2K_PROPERTY_SHRINK=1`` lets Hypothesis shrink a failure (slow: every step runs Kustomize);
+``H2K_PROPERTY_KNOWN_BUGS=1`` stops skipping the values of the known bugs listed below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis.errors import InvalidArgument
+
+import strategies as s
+from migrate import chart, tools, values
+from migrate.commands.verify import verify_objects
+from migrate.mapping import truthy
+from migrate.reporters import get_reporter
+
+EXAMPLES = int(os.environ.get("H2K_PROPERTY_EXAMPLES", "25"))
+# Shrinking a failure re-runs Kustomize hundreds of times (minutes): off unless H2K_PROPERTY_SHRINK=1;
+# a failing example is printed whole (values.yaml, release, namespace) either way.
+PHASES = [p for p in Phase if p != Phase.shrink or os.environ.get("H2K_PROPERTY_SHRINK") == "1"]
+MIGRATING = settings(max_examples=EXAMPLES, deadline=None, phases=PHASES,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                            HealthCheck.data_too_large])
+MODEL_ONLY = settings(max_examples=max(2 * EXAMPLES, 50), deadline=None, phases=PHASES,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+VERSION = "v0.4.12"
+DEPRECATED_KUSTOMIZE_FIELDS = {"patchesStrategicMerge", "patchesJson6902", "bases", "commonLabels", "vars",
+                               "imageTags"}
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+
+
+# --- known bugs ---------------------------------------------------------------------------------
+# Each known engine bug has a minimal strict-xfail reproduction at the end of this file
+# (test_known_bug*). Those the strategies can draw also have a predicate here: the properties
+# skip such values unless H2K_PROPERTY_KNOWN_BUGS=1, so that CI stays green and a long
+# exploration finds NEW bugs. When a bug is fixed its reproduction XPASSes (strict): delete it,
+# its reason and its predicate.
+
+
+def _role_dra(effective: dict[str, Any]) -> bool:
+    flags = [(effective.get("accelerator") or {}).get("dra")]
+    flags += [((effective.get(r) or {}).get("accelerator") or {}).get("dra") for r in ("decode", "prefill")]
+    return any(truthy(f) for f in flags)
+
+
+def _extra_objects(effective: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for o in effective.get("extraObjects") or [] if isinstance(o, dict)]
+
+
+LIBRARY_OBJECTS = {("ConfigMap", "model-config"), ("ServiceAccount", "modelservice"),
+                   ("Deployment", "modelservice-decode"), ("Deployment", "modelservice-prefill")}
+
+KNOWN_BUGS: dict[str, Callable[[dict[str, Any], str], bool]] = {
+    "extra-object-namespace": lambda e, ns: any((o.get("metadata") or {}).get("namespace")
+                                                not in (None, ns, "{{ .Release.Namespace }}") for o in _extra_objects(e)),
+    "extra-object-library-name": lambda e, ns: any(
+        (o.get("kind"), (o.get("metadata") or {}).get("name")) in LIBRARY_OBJECTS for o in _extra_objects(e)),
+}
+KNOWN_BUG_REASONS = {
+    "extra-object-namespace": "an extraObject with its own metadata.namespace gets the overlay's namespace "
+                              "(the fit ignores namespaces), yet the migration exits 0",
+    "extra-object-library-name": "an extraObject with the kind and name of a library object (ConfigMap model-config, "
+                                 "ServiceAccount modelservice) collides in objects.yaml: exit 3",
+    "dead-literals": "the fit's patches replace whole containers/args lists after the model-config replacements, so "
+                     "editing modelName/modelUri in kustomization.yaml changes nothing",
+    "numeric-namespace": "the chart writes the PodMonitor namespace unquoted (5 is an integer); the overlay has "
+                         "the string '5', yet the migration exits 0",
+}
+INCLUDE_KNOWN_BUGS = os.environ.get("H2K_PROPERTY_KNOWN_BUGS") == "1"
+_DEFAULTS = values.load_defaults(VERSION)
+
+
+def known_bug(user: dict[str, Any], namespace: str) -> str | None:
+    """The id of the known bug these values hit, if any."""
+    effective = values.merge_defaults(_DEFAULTS, user)
+    return next((bug for bug, hits in KNOWN_BUGS.items() if hits(effective, namespace)), None)
+
+
+def skip_known_bugs(user: dict[str, Any], namespace: str) -> None:
+    if not INCLUDE_KNOWN_BUGS:
+        assume(known_bug(user, namespace) is None)
+
+
+@dataclass
+class Migrated:
+    """One migration: the user's values, the overlay written and what Kustomize builds from it."""
+
+    user: dict[str, Any]
+    effective: dict[str, Any]
+    release: str
+    namespace: str
+    out: Path
+    built: str
+    kustomize: str | None = None
+
+    @property
+    def kustomization(self) -> dict[str, Any]:
+        return yaml.safe_load((self.out / "kustomization.yaml").read_text(encoding="utf-8"))
+
+    def objects(self) -> list[dict[str, Any]]:
+        return [d for d in yaml.safe_load_all(self.built) if isinstance(d, dict)]
+
+
+def _note(text: str) -> None:
+    """Hypothesis prints notes with a falsifying example; outside a given test there is nothing to do."""
+    try:
+        note(text)
+    except InvalidArgument:
+        pass
+
+
+def migrate_values(cli: Callable, kustomize: str, workdir: Path, user: dict[str, Any], release: str,
+                   namespace: str) -> Migrated:
+    """Run ``helm-to-kustomize VALUES -o DIR --release R --namespace NS``; it must exit 0."""
+    text = yaml.safe_dump(user, sort_keys=False)
+    _note(f"release={release} namespace={namespace}\n--- values.yaml\n{text}")
+    path = workdir / "values.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = workdir / "overlay"
+    result = cli(path, "-o", out, "--release", release, "--namespace", namespace)
+    assert result.exit_code == 0, f"exit {result.exit_code}\n{result.stdout}{result.stderr}"
+    built = tools.kustomize_build(out, kustomize)
+    return Migrated(user, values.effective_values(path, VERSION), release, namespace, out, built, kustomize)
+
+
+def assert_equivalent_to_chart(m: Migrated) -> None:
+    """The overlay's objects equal the chart model's, under the project's normalisation."""
+    expected = chart.render(m.effective, m.release, m.namespace)
+    helm_text = yaml.safe_dump_all(expected, sort_keys=False)
+    result = verify_objects(helm_text, m.built, m.namespace, helm_source="chart model")
+    assert result.equivalent, get_reporter("text").render(result)
+
+
+def assert_overlay_invariants(m: Migrated) -> None:
+    """What every generated overlay keeps, whatever the values (DESIGN.md)."""
+    doc = m.kustomization
+    for kustomization in m.out.rglob("kustomization.yaml"):
+        deprecated = set(yaml.safe_load(kustomization.read_text(encoding="utf-8")) or {}) & DEPRECATED_KUSTOMIZE_FIELDS
+        assert not deprecated, f"{kustomization}: deprecated {deprecated}"
+    components = doc.get("components") or []
+    assert components and components[-1].endswith("/components/model-config"), components
+    for component in components:
+        kind = yaml.safe_load((m.out / component / "kustomization.yaml").read_text(encoding="utf-8"))["kind"]
+        assert kind == "Component", f"{component} is a {kind}"
+
+    objects = m.objects()
+    chart_config_maps = {o["metadata"]["name"] for o in chart.render(m.effective, m.release, m.namespace)
+                         if o.get("kind") == "ConfigMap"}
+    config_maps = {o["metadata"]["name"] for o in objects if o.get("kind") == "ConfigMap"} - chart_config_maps
+    assert not [n for n in config_maps if "model-config" in n], config_maps
+    if not truthy(m.effective.get("multinode")):
+        assert not [o for o in objects if o.get("kind") == "LeaderWorkerSet"]
+
+    name = m.effective["modelArtifacts"].get("name")
+    if isinstance(name, str) and _PLAIN_NAME.match(name):
+        literals = [lit for gen in doc.get("configMapGenerator") or [] for lit in gen.get("literals") or []]
+        assert f"modelName={name}" in literals, literals
+
+    referenced = {p["path"] for p in doc.get("patches") or []}
+    written = {str(p.relative_to(m.out)) for p in m.out.glob("patches/*")}
+    assert written == referenced, f"unreferenced {written - referenced}, missing {referenced - written}"
+    assert (m.out / "objects.yaml").exists() == ("objects.yaml" in (doc.get("resources") or []))
+
+
+def assert_literal_drives_the_workloads(m: Migrated, literal: str) -> None:
+    """DESIGN.md: a literal that changes nothing in the rendered workloads is a defect."""
+    path = m.out / "kustomization.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"- {literal}="))
+    path.write_text(text.replace(line, line + "-edited"), encoding="utf-8")
+    try:
+        assert tools.kustomize_build(m.out, m.kustomize) != m.built, f"editing {literal} changes nothing"
+    finally:
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Callable[[], tempfile.TemporaryDirectory]:
+    """A fresh directory per example under pytest's base temp, removed after the example."""
+    base = tmp_path_factory.mktemp("properties")
+    return lambda: tempfile.TemporaryDirectory(prefix="case-", dir=base)
+
+
+@pytest.fixture
+def migrate_case(cli, kustomize_bin, workdir) -> Callable[..., Migrated]:
+    """Migrate one values map; assert exit 0, the invariants and equivalence to the chart."""
+    def run(user: dict[str, Any], release: str = "rel", namespace: str = "llm-d") -> Migrated:
+        with workdir() as tmp:
+            m = migrate_values(cli, kustomize_bin, Path(tmp), user, release, namespace)
+            assert_overlay_invariants(m)
+            assert_equivalent_to_chart(m)
+            return m
+
+    return run
+
+
+# --- the strategies themselves ----------------------------------------------------------------
+
+
+@MODEL_ONLY
+@given(s.chart_values(), s.release_names(), s.namespaces())
+def test_generated_values_are_accepted_by_the_chart(workdir, user, release, namespace):
+    """The strategies draw only values the chart accepts: schema-valid and rendered without refusal."""
+    text = yaml.safe_dump(user, sort_keys=False)
+    with workdir() as tmp:
+        path = Path(tmp) / "values.yaml"
+        path.write_text(text, encoding="utf-8")
+        assert values.load_user_values(path) == user  # YAML written by PyYAML reads back as Helm reads it
+        effective = values.effective_values(path, VERSION)
+    chart.render(effective, release, namespace)  # raises ChartRefusal where Helm refuses
+
+
+# --- the properties -----------------------------------------------------------------------------
+
+
+@MIGRATING
+@given(user=s.chart_values(), release=s.release_names(), namespace=s.namespaces())
+def test_migrated_overlay_renders_what_the_chart_renders(cli, kustomize_bin, workdir, user, release, namespace):
+    """Exit 0, the written overlay keeps the invariants, and it builds to the chart's objects."""
+    skip_known_bugs(user, namespace)
+    with workdir() as tmp:
+        m = migrate_values(cli, kustomize_bin, Path(tmp), user, release, namespace)
+        assert_overlay_invariants(m)
+        assert_equivalent_to_chart(m)
+
+
+# --- pairwise matrix: accelerator × multinode × P/D × monitoring × DRA × proxy ---------------
+
+MATRIX = [
+    # accelerator,   multinode, P/D,          monitoring, DRA,        proxy
+    ("nvidia",          False, "decode-only",  "both",    "off",      "on"),
+    ("nvidia",          True,  "pd",           "decode",  "per-role", "off"),
+    ("nvidia",          False, "prefill-zero", "none",    "global",   "options"),
+    ("intel-xe",        True,  "prefill-zero", "none",    "off",      "off"),
+    ("intel-xe",        False, "pd",           "both",    "per-role", "on"),
+    ("intel-xe",        True,  "decode-only",  "decode",  "global",   "options"),
+    ("intel-i915",      False, "prefill-zero", "both",    "per-role", "on"),
+    ("intel-i915",      True,  "pd",           "decode",  "off",      "off"),
+    ("intel-i915",      True,  "decode-only",  "none",    "global",   "options"),
+    ("intel-gaudi",     True,  "decode-only",  "both",    "global",   "off"),
+    ("intel-gaudi",     False, "pd",           "none",    "per-role", "on"),
+    ("intel-gaudi",     True,  "prefill-zero", "decode",  "off",      "options"),
+    ("amd",             True,  "decode-only",  "decode",  "per-role", "options"),
+    ("amd",             False, "prefill-zero", "both",    "global",   "on"),
+    ("amd",             False, "pd",           "none",    "off",      "off"),
+    ("google",          False, "prefill-zero", "none",    "per-role", "off"),
+    ("google",          True,  "pd",           "decode",  "global",   "on"),
+    ("google",          True,  "decode-only",  "both",    "off",      "options"),
+    ("cpu",             True,  "prefill-zero", "decode",  "global",   "off"),
+    ("cpu",             False, "decode-only",  "none",    "off",      "on"),
+    ("cpu",             False, "pd",           "both",    "per-role", "options"),
+    ("rebellions-atom", True,  "pd",           "none",    "global",   "off"),
+    ("rebellions-atom", False, "prefill-zero", "decode",  "off",      "on"),
+    ("rebellions-atom", False, "decode-only",  "both",    "per-role", "options"),
+]
+FACTORS = (s.ACCELERATORS, (False, True), s.PD_MODES, s.MONITORING, s.DRA_MODES, s.PROXY_MODES)
+
+
+def _row_id(row: tuple) -> str:
+    accelerator, multinode, pd, monitoring, dra, proxy = row
+    return f"{accelerator}-{'lws' if multinode else 'deploy'}-{pd}-mon-{monitoring}-dra-{dra}-proxy-{proxy}"
+
+
+def test_matrix_covers_every_pair_of_factor_levels():
+    for i, j in itertools.combinations(range(len(FACTORS)), 2):
+        seen = {(row[i], row[j]) for row in MATRIX}
+        assert seen == set(itertools.product(FACTORS[i], FACTORS[j])), (i, j)
+
+
+MATRIX_NAMESPACE = "llm-d"
+
+
+def _matrix_param(row: tuple) -> Any:
+    """A matrix row; a row that hits a known bug is a strict xfail naming it."""
+    bug = known_bug(s.matrix_values(*row), MATRIX_NAMESPACE)
+    marks = [pytest.mark.xfail(strict=True, reason=f"known bug {bug}: {KNOWN_BUG_REASONS[bug]}")] if bug else []
+    return pytest.param(row, id=_row_id(row), marks=marks)
+
+
+@pytest.mark.parametrize("row", [_matrix_param(r) for r in MATRIX])
+def test_matrix_case_migrates_to_an_equivalent_overlay(migrate_case, row):
+    m = migrate_case(s.matrix_values(*row), release=f"m-{row[0]}", namespace=MATRIX_NAMESPACE)
+    multinode = row[1]
+    kinds = {o["kind"] for o in m.objects()}
+    assert ("LeaderWorkerSet" in kinds) == multinode
+    assert ("PodMonitor" in kinds) == (row[3] != "none")
+
+
+# --- the chart model against CHART-BEHAVIOUR.md -----------------------------------------------------
+# An independent reading of the documented rules, compared with what the model renders: the
+# object inventory and names (§2, §2.1, §11), labels and selectors (§3), the service account
+# (§2.2), namespaces (§2), the routing proxy gate and args (§6), the vLLM port and served name
+# (§8.2, §8.4), the parallelism env and LWS size (§9.1) and the device-plugin auto-fill (§9.2, §9.3).
+
+
+def _doc_fullname(v: dict[str, Any], release: str) -> str:
+    def cut(text: str) -> str:
+        text = text.encode()[:55].decode(errors="ignore")
+        return text[:-1] if text.endswith("-") else text
+
+    if truthy(v.get("fullnameOverride")):
+        return cut(str(v["fullnameOverride"]))
+    name = str(v["nameOverride"]) if truthy(v.get("nameOverride")) else s.CHART_NAME
+    return cut(release if name in release else f"{release}-{name}")
+
+
+def _doc_role_type(v: dict[str, Any], role: str) -> str:
+    own = (v.get(role) or {}).get("accelerator")
+    if truthy(own) and isinstance(own, dict) and "type" in own:
+        return str(own["type"])
+    kind = (v.get("accelerator") or {}).get("type")
+    return str(kind) if truthy(kind) else "nvidia"
+
+
+def _doc_dra(v: dict[str, Any], role: str) -> bool:
+    own = (v.get(role) or {}).get("accelerator")
+    if truthy(own) and isinstance(own, dict) and "dra" in own:
+        return truthy(own["dra"])
+    return truthy((v.get("accelerator") or {}).get("dra"))
+
+
+def _doc_parallelism(v: dict[str, Any], role: str) -> tuple[int, int, int, int]:
+    """(TP, DP, DPL, W) of §9.1 (values drawn by the strategies always divide exactly)."""
+    p = (v.get(role) or {}).get("parallelism") or {}
+    t, d, dl, w = (p.get(k) if truthy(p.get(k)) else None for k in ("tensor", "data", "dataLocal", "workers"))
+    tp = t or 1
+    dp = d or (dl * w if dl and w else dl or 1)
+    dpl = dl or (d // w if d and w else d or 1)
+    size = w or (d // dl if d and dl else 1)
+    return tp, dp, dpl, size
+
+
+def _doc_inventory(v: dict[str, Any], release: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(the chart's own objects, the extraObjects) as (kind, name), per §2 and §11."""
+    full = _doc_fullname(v, release)
+    out: set[tuple[str, str]] = set()
+    if not truthy(v.get("serviceAccountOverride")):
+        out.add(("ServiceAccount", full))
+    multinode = truthy(v.get("multinode"))
+    for role in ("decode", "prefill"):
+        r = v.get(role) or {}
+        if not truthy(r.get("create")):
+            continue
+        if multinode:
+            out.add(("LeaderWorkerSet", f"{full}-{role}"))
+        elif role == "decode" and truthy((v.get("requester") or {}).get("enable")):
+            out.add(("ReplicaSet", f"{full}-{role}"))
+        else:
+            out.add(("Deployment", f"{full}-{role}"))
+        if truthy(((r.get("monitoring") or {}).get("podmonitor") or {}).get("enabled")):
+            out.add(("PodMonitor", f"{full}-{role}-podmonitor"))
+        kind = _doc_role_type(v, role)
+        entry = ((v.get("accelerator") or {}).get("resourceClaimTemplates") or {}).get(kind)
+        if _doc_dra(v, role) and truthy(entry):
+            name = f"{entry['name']}-{role}" if "name" in entry else f"{kind}-{role}-claim-template"
+            out.add(("ResourceClaimTemplate", name))
+    extra = {(o["kind"], o["metadata"]["name"].replace("{{ .Release.Name }}", release))
+             for o in v.get("extraObjects") or []}
+    return out, extra
+
+
+def _doc_proxy_args(v: dict[str, Any]) -> list[str]:
+    """The routing proxy's args (§6)."""
+    routing = v.get("routing") or {}
+    proxy = routing.get("proxy") or {}
+
+    def text(value: Any) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    args = [f"--port={text(routing.get('servicePort') or 8000)}",
+            f"--vllm-port={text(proxy.get('targetPort') or 8200)}",
+            f"--connector={text(proxy.get('connector') or 'nixlv2')}"]
+    flags = (("zapDevel", "zap-devel"), ("zapEncoder", "zap-encoder"), ("zapLogLevel", "zap-log-level"),
+             ("zapStacktraceLevel", "zap-stacktrace-level"), ("zapTimeEncoding", "zap-time-encoding"),
+             ("secure", "secure-proxy"), ("prefillerUseTLS", "prefiller-use-tls"), ("certPath", "cert-path"))
+    return args + [f"--{flag}={text(proxy[key])}" for key, flag in flags if key in proxy]
+
+
+def _doc_vllm_port(v: dict[str, Any], role: str) -> str:
+    """PORT of the vLLM args (§8.4)."""
+    routing = v.get("routing") or {}
+    proxy = routing.get("proxy") or {}
+    if role == "decode" and not ("enabled" in proxy and proxy["enabled"] is False):
+        return str(proxy.get("targetPort", ""))
+    return str(routing.get("servicePort", ""))
+
+
+def _doc_resource_name(v: dict[str, Any], role: str, item: dict[str, Any]) -> str:
+    kind = _doc_role_type(v, role)
+    if "llm-d-inference-sim" in str(item.get("image")) or kind == "cpu":
+        return ""
+    table = (v.get("accelerator") or {}).get("resources") or {}
+    return str(table[kind]) if kind in table else "nvidia.com/gpu"
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj["kind"] == "LeaderWorkerSet":
+        return obj["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]
+    return obj["spec"]["template"]["spec"]
+
+
+def assert_model_follows_the_documented_rules(v: dict[str, Any], release: str, namespace: str) -> None:
+    objects = chart.render(v, release, namespace)
+    own, extra = _doc_inventory(v, release)
+    assert {(o["kind"], o["metadata"]["name"]) for o in objects} == own | extra
+    full = _doc_fullname(v, release)
+    account = v["serviceAccountOverride"] if truthy(v.get("serviceAccountOverride")) else full
+    model_labels = {k: val for k, val in (v["modelArtifacts"].get("labels") or {}).items() if val is not None}
+    proxy = (v.get("routing") or {}).get("proxy") or {}
+    for obj in objects:
+        key = (obj["kind"], obj["metadata"]["name"])
+        if key not in own:
+            continue
+        want_ns = namespace if obj["kind"] == "PodMonitor" else None
+        assert obj["metadata"].get("namespace") == want_ns, key
+        role = next((r for r in ("decode", "prefill") if obj["metadata"]["name"] == f"{full}-{r}"), None)
+        if role is None or obj["kind"] == "ReplicaSet":
+            continue
+        pod = _pod_spec(obj)
+        labels = {**model_labels, "llm-d.ai/role": role}
+        assert pod["serviceAccountName"] == account, key
+        tp, dp, dpl, size = _doc_parallelism(v, role)
+        if obj["kind"] == "LeaderWorkerSet":
+            assert obj["spec"]["leaderWorkerTemplate"]["size"] == size, key
+            assert obj["metadata"]["labels"] == {**names_common_labels(), **labels}, key
+        else:
+            assert obj["metadata"]["labels"] == names_common_labels(), key
+            assert obj["spec"]["selector"]["matchLabels"] == labels, key
+        if role == "decode":
+            inits = pod.get("initContainers") or []
+            emitted = "enabled" not in proxy or proxy["enabled"] is not False
+            gate = proxy.get("enabled") is True or truthy(v["decode"].get("initContainers"))
+            assert bool(inits) == gate, key
+            if gate and emitted:
+                assert inits[0]["name"] == "routing-proxy" and inits[0]["args"] == _doc_proxy_args(v), key
+        items = v[role].get("containers") or []
+        for item, ctr in zip(items, pod.get("containers") or [], strict=True):
+            env = {e["name"]: e.get("value") for e in ctr["env"]}
+            assert (env["TP_SIZE"], env["DP_SIZE"], env["DP_SIZE_LOCAL"]) == (str(tp), str(dp), str(dpl)), key
+            if item.get("modelCommand") in ("vllmServe", "imageDefault"):
+                args = ctr["args"]
+                assert args[args.index("--port") + 1] == _doc_vllm_port(v, role), key
+                assert args[args.index("--served-model-name") + 1] == str(v["modelArtifacts"]["name"]), key
+            gpus, res = dpl * tp, _doc_resource_name(v, role, item)
+            user = item.get("resources") or {}
+            for side in ("limits", "requests"):
+                want = dict(user.get(side) or {})
+                if not _doc_dra(v, role) and gpus >= 1 and res and res not in want:
+                    want[res] = str(gpus)
+                assert (ctr["resources"].get(side) or {}) == want, (key, side)
+
+
+def names_common_labels() -> dict[str, str]:
+    """CL of §3."""
+    return {"helm.sh/chart": "llm-d-modelservice-v0.4.12", "app.kubernetes.io/version": "v0.4.0",
+            "app.kubernetes.io/managed-by": "Helm"}
+
+
+@MODEL_ONLY
+@given(s.chart_values(), s.release_names(), s.namespaces())
+def test_chart_model_follows_the_documented_rules(user, release, namespace):
+    assert_model_follows_the_documented_rules(values.merge_defaults(_DEFAULTS, user), release, namespace)
+
+
+# --- known bugs: minimal reproductions ------------------------------------------------------------
+
+def _known_bug_case(bug: str, user: dict[str, Any], release: str = "rel", namespace: str = "llm-d") -> Any:
+    return pytest.param(user, release, namespace, id=bug,
+                        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUG_REASONS[bug]))
+
+
+@pytest.mark.parametrize("user, release, namespace", [
+    _known_bug_case("extra-object-namespace", {"extraObjects": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "shared"}}]}),
+    _known_bug_case("extra-object-library-name", {"extraObjects": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "model-config"}, "data": {"a": "b"}}]}),
+    _known_bug_case("numeric-namespace", {"decode": {"monitoring": {"podmonitor": {"enabled": True}}}}, namespace="5"),
+])
+def test_known_bug(migrate_case, user, release, namespace):
+    migrate_case(user, release=release, namespace=namespace)
+
+
+def test_every_known_bug_has_a_reason():
+    assert set(KNOWN_BUGS) <= set(KNOWN_BUG_REASONS)
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_BUG_REASONS["dead-literals"])
+@pytest.mark.parametrize("literal", ["modelName", "modelUri"])
+def test_known_bug_dead_literals(cli, kustomize_bin, tmp_path, literal):
+    m = migrate_values(cli, kustomize_bin, tmp_path, {}, "rel", "llm-d")
+    assert_literal_drives_the_workloads(m, literal)

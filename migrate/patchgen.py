@@ -114,11 +114,14 @@ def _diff_lists(src: list, dst: list, path: list[str | int]) -> list[Op]:
             for k in range(j2 - j1):
                 ops.append({"op": "add", "path": pointer([*path, i2 + offset + k]), "value": strip_nulls(dst[j1 + k])})
             offset += j2 - j1
-    return _compact_list_ops(ops, src, dst, path)
+    return _compact_list_ops(ops, dst, path)
 
 
-def _compact_list_ops(ops: list[Op], src: list, dst: list, path: list[str | int]) -> list[Op]:
-    """Prefer one ``replace`` of the whole list when the edit script is longer than the list."""
-    if len(ops) > max(2, len(dst)):
+def _compact_list_ops(ops: list[Op], dst: list, path: list[str | int]) -> list[Op]:
+    """Prefer one ``replace`` of a list of plain values when the edit script is longer than the
+    list. Lists of named items (containers, env, volumes) keep their per-item edits, so that what
+    the library's replacements put there survives."""
+    named = any(isinstance(item, dict) and isinstance(item.get("name"), str) for item in dst)
+    if not named and len(ops) > max(2, len(dst)):
         return [{"op": "replace", "path": pointer(path), "value": strip_nulls(dst)}]
     return ops

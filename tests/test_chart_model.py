@@ -784,3 +784,19 @@ def test_kinds_helm_3_17_does_not_know_sort_alphabetically_after_the_known_ones(
         "- {apiVersion: v1, kind: Namespace, metadata: {name: n}}\n"
     )
     assert [o["kind"] for o in objs] == ["Namespace", "ServiceAccount", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
+
+
+# Values real Helm refuses to render, with the part of Helm's message the refusal repeats.
+HELM_REFUSES = [
+    ("routing: {proxy: null}\ndecode: {initContainers: [{name: a, image: b}]}", "error calling hasKey: wrong type for value"),
+    ("accelerator: {env: null}", "error calling hasKey: wrong type for value"),
+    ("accelerator: {resources: null}\ndecode: {containers: [{image: vllm, modelCommand: imageDefault}]}", "got interface {}"),
+    ("decode: {accelerator: x}", "error calling hasKey: wrong type for value; expected map[string]interface {}; got string"),
+    ("accelerator: {dra: true, resourceClaimTemplates: [a]}", "error calling hasKey"),
+]
+
+
+@pytest.mark.parametrize("user, message", HELM_REFUSES)
+def test_helm_refuses(user: str, message: str) -> None:
+    with pytest.raises(ChartRefusal, match=re.escape(message)):
+        objects(user)

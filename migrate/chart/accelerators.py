@@ -19,7 +19,7 @@ def accelerator_type(values: dict[str, Any], role: str | None) -> str:
     """The accelerator type for a role (``None``: the global type, as the warning uses)."""
     if role is not None:
         own = field(values, f"{role}.accelerator")
-        if truthy(own) and has_key(own, "type"):
+        if truthy(own) and has_key(own, "type", f"{role}.accelerator"):
             return _text(own["type"])
     global_type = field(values, "accelerator.type")
     return _text(global_type) if truthy(global_type) else "nvidia"
@@ -34,7 +34,7 @@ def resource_name(values: dict[str, Any], role: str | None, container: Any) -> s
     if kind == "cpu":
         return ""
     table = field(values, "accelerator.resources")
-    if has_key(table, kind):
+    if has_key(table, kind, "accelerator.resources"):
         return _text(table[kind])
     return "nvidia.com/gpu"
 
@@ -43,7 +43,7 @@ def accelerator_env_text(values: dict[str, Any], role: str) -> str:
     """The accelerator env entries as the chart writes them (each starting with a newline)."""
     kind = accelerator_type(values, role)
     table = field(values, "accelerator.env")
-    if kind == "cpu" or not has_key(table, kind):
+    if kind == "cpu" or not has_key(table, kind, "accelerator.env"):
         return ""
     out = []
     for item in table[kind] or []:
@@ -57,14 +57,14 @@ def dra_enabled(values: dict[str, Any], role: str | None) -> bool:
     """Whether the role uses DRA claims instead of device-plugin resources."""
     if role is not None:
         own = field(values, f"{role}.accelerator")
-        if truthy(own) and has_key(own, "dra"):
+        if truthy(own) and has_key(own, "dra", f"{role}.accelerator"):
             return truthy(own["dra"])
     return truthy(field(values, "accelerator.dra"))
 
 
 def _claim_template_entry(values: dict[str, Any], kind: str) -> tuple[bool, Any]:
     table = field(values, "accelerator.resourceClaimTemplates")
-    return (True, table[kind]) if has_key(table, kind) else (False, None)
+    return (True, table[kind]) if has_key(table, kind, "accelerator.resourceClaimTemplates") else (False, None)
 
 
 def claim_name(values: dict[str, Any], role: str) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from migrate.chart import accelerators, names
-from migrate.chart.gotmpl import GoInt, default, field, go_print, nindent, truthy
+from migrate.chart.gotmpl import GoInt, default, field, go_print, has_key, nindent, truthy
 from migrate.chart.goyaml import to_yaml
 from migrate.chart.parallelism import parallelism
 
@@ -16,7 +16,7 @@ def claim_template_config(values: dict[str, Any], role: str) -> dict[str, Any]:
     round trip ({} when there is no entry)."""
     kind = accelerators.accelerator_type(values, role)
     table = field(values, "accelerator.resourceClaimTemplates")
-    if isinstance(table, dict) and kind in table:
+    if has_key(table, kind, "accelerator.resourceClaimTemplates"):
         config = json.loads(json.dumps(table[kind]))
         return config if isinstance(config, dict) else {}
     return {}

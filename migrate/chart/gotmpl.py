@@ -205,9 +205,17 @@ def field(obj: Any, path: str, base: str = "") -> Any:
     return current
 
 
-def has_key(obj: Any, key: str) -> bool:
-    """Sprig's ``hasKey`` (nil maps have no keys)."""
-    return isinstance(obj, dict) and key in obj
+def has_key(obj: Any, key: str, where: str = "") -> bool:
+    """Sprig's ``hasKey``: its first argument must be a map; nil and other values make Helm
+    fail ("wrong type for value"). ``where`` is the values path of obj, for messages."""
+    if not isinstance(obj, dict):
+        got = "interface {}" if obj is None else type_name(obj)
+        raise ChartRefusal(
+            "error calling hasKey: wrong type for value; expected map[string]interface {}; "
+            f"got {got} (Helm refuses to render); {where or 'the value'} must be a map",
+            key=where or None,
+        )
+    return key in obj
 
 
 def _kind(value: Any) -> str:

@@ -26,7 +26,7 @@ _PROXY_FLAGS = (
 def proxy_emitted(values: dict[str, Any]) -> bool:
     """Whether the routing proxy entry is written (enabled absent or not ``false``)."""
     proxy = field(values, "routing.proxy")
-    if not has_key(proxy, "enabled"):
+    if not has_key(proxy, "enabled", "routing.proxy"):
         return True
     return not go_eq(proxy["enabled"], False, "routing.proxy.enabled")
 

@@ -793,6 +793,8 @@ HELM_REFUSES = [
     ("accelerator: {resources: null}\ndecode: {containers: [{image: vllm, modelCommand: imageDefault}]}", "got interface {}"),
     ("decode: {accelerator: x}", "error calling hasKey: wrong type for value; expected map[string]interface {}; got string"),
     ("accelerator: {dra: true, resourceClaimTemplates: [a]}", "error calling hasKey"),
+    ("prefill: {containers: [{image: a, modelCommand: imageDefault, resources: {limits: 1.5}}]}", "got float64"),
+    ("decode: {containers: [{image: a, command: [x], resources: [x]}]}", "can't evaluate field limits"),
 ]
 
 
@@ -800,3 +802,15 @@ HELM_REFUSES = [
 def test_helm_refuses(user: str, message: str) -> None:
     with pytest.raises(ChartRefusal, match=re.escape(message)):
         objects(user)
+
+
+@pytest.mark.parametrize(
+    "user, resources",
+    [
+        (f"decode: {{containers: [{{image: '{SIM}', command: [x], resources: {{requests: 1.5}}}}]}}", {"limits": {}, "requests": 1.5}),
+        ("accelerator: {dra: true}\ndecode: {containers: [{image: a, command: [x], resources: {requests: [a]}}]}",
+         {"limits": {}, "requests": ["a"], "claims": [{"name": "nvidia-decode-claim"}]}),
+    ],
+)
+def test_resources_of_any_type_are_copied_when_no_auto_fill_applies(user: str, resources: dict[str, Any]) -> None:
+    assert pod(objects(user))["containers"][0]["resources"] == resources

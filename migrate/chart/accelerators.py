@@ -116,9 +116,10 @@ def accelerator_warning(values: dict[str, Any], role: str) -> str:
     resource = resource_name(values, None, first)
     if gpus < 1 or resource == "":
         return ""
+    where = f"{role}.containers[0].resources"
     resources = first.get("resources") if isinstance(first, dict) else None
-    limits = resources.get("limits") if isinstance(resources, dict) else None
-    if not (truthy(resources) and truthy(limits) and has_key(limits, resource)):
+    limits = field(resources, "limits", base=where) if truthy(resources) else None
+    if not (truthy(limits) and has_key(limits, resource, f"{where}.limits")):
         return ""
     user = to_int(limits[resource])
     if user == gpus:

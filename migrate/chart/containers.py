@@ -7,11 +7,12 @@ server-patch annotation carries it verbatim.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from migrate.chart import accelerators, artifacts
 from migrate.chart.context import RoleContext, render_value
-from migrate.chart.gotmpl import default, field, go_eq, go_print, nindent, quote, required, truthy
+from migrate.chart.gotmpl import default, field, go_eq, go_print, has_key, nindent, quote, required, truthy
 from migrate.chart.goyaml import to_yaml
 from migrate.chart.parallelism import Parallelism, parallelism
 from migrate.chart.tpl import render_tpl
@@ -49,7 +50,7 @@ def container_text(rc: RoleContext, container: dict[str, Any], index: int) -> st
     for probe in _PROBES:
         if truthy(container.get(probe)):
             parts.append(f"\n  {probe}:" + nindent(4, to_yaml(container[probe])))
-    parts.append(nindent(2, resources_text(rc, container)))
+    parts.append(nindent(2, resources_text(rc, container, key)))
     parts.append(nindent(2, volume_mounts_text(rc.values, container)))
     for name in ("workingDir", "stdin", "tty"):
         if truthy(container.get(name)):
@@ -201,28 +202,39 @@ def tracing_args_text(values: dict[str, Any]) -> str:
 # resources and mounts
 
 
-def container_resources(rc: RoleContext, container: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(limits, requests) after the chart's auto-fill (§9.3; none in DRA mode)."""
+def container_resources(rc: RoleContext, container: dict[str, Any], key: str = "container") -> tuple[Any, Any]:
+    """(limits, requests) after the chart's auto-fill (§9.3; none in DRA mode). The user's
+    values are copied whatever their type; only the auto-fill needs maps."""
     resources = container.get("resources")
-    limits: dict[str, Any] = {}
-    requests: dict[str, Any] = {}
-    if truthy(resources) and isinstance(resources, dict):
-        if truthy(resources.get("limits")):
-            limits = dict(resources["limits"])
-        if truthy(resources.get("requests")):
-            requests = dict(resources["requests"])
+    limits = _user_resources(resources, "limits", f"{key}.resources")
+    requests = _user_resources(resources, "requests", f"{key}.resources")
     if accelerators.dra_enabled(rc.values, rc.role):
         return limits, requests
     gpus = role_parallelism(rc).gpus
     name = accelerators.resource_name(rc.values, rc.role, container)
     if gpus >= 1 and name != "":
-        limits.setdefault(name, str(gpus))
-        requests.setdefault(name, str(gpus))
+        limits = _auto_fill(limits, name, str(gpus), f"{key}.resources.limits")
+        requests = _auto_fill(requests, name, str(gpus), f"{key}.resources.requests")
     return limits, requests
 
 
-def resources_text(rc: RoleContext, container: dict[str, Any]) -> str:
-    limits, requests = container_resources(rc, container)
+def _user_resources(resources: Any, name: str, where: str) -> Any:
+    """``if and .resources .resources.<name>``: a deep copy of any truthy value, else {}."""
+    if not truthy(resources):
+        return {}
+    value = field(resources, name, base=where)
+    return copy.deepcopy(value) if truthy(value) else {}
+
+
+def _auto_fill(table: Any, name: str, gpus: str, where: str) -> Any:
+    """``if not (hasKey $t name)``: add the GPU count (hasKey needs a map)."""
+    if has_key(table, name, where):
+        return table
+    return {**table, name: gpus}
+
+
+def resources_text(rc: RoleContext, container: dict[str, Any], key: str) -> str:
+    limits, requests = container_resources(rc, container, key)
     text = "resources:\n  limits:" + nindent(4, to_yaml(limits))
     text += "\n  requests:" + nindent(4, to_yaml(requests))
     claims = accelerators.pod_claims(rc.values, rc.role)

@@ -795,6 +795,10 @@ HELM_REFUSES = [
     ("accelerator: {dra: true, resourceClaimTemplates: [a]}", "error calling hasKey"),
     ("prefill: {containers: [{image: a, modelCommand: imageDefault, resources: {limits: 1.5}}]}", "got float64"),
     ("decode: {containers: [{image: a, command: [x], resources: [x]}]}", "can't evaluate field limits"),
+    ("extraObjects: 5", "range can't iterate over 5"),
+    ("extraObjects: 0", "range can't iterate over 0"),
+    ("extraObjects: false", "range can't iterate over false"),
+    ("extraObjects: ''", "range can't iterate over"),
 ]
 
 
@@ -814,3 +818,8 @@ def test_helm_refuses(user: str, message: str) -> None:
 )
 def test_resources_of_any_type_are_copied_when_no_auto_fill_applies(user: str, resources: dict[str, Any]) -> None:
     assert pod(objects(user))["containers"][0]["resources"] == resources
+
+
+def test_extra_objects_as_a_map_render_its_values_in_key_order() -> None:
+    objs = objects("extraObjects: {b: {apiVersion: v1, kind: ConfigMap, metadata: {name: cm-b}}, a: {apiVersion: v1, kind: ConfigMap, metadata: {name: cm-a}}}")
+    assert [o["metadata"]["name"] for o in objs if o["kind"] == "ConfigMap"] == ["cm-a", "cm-b"]

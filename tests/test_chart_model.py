@@ -823,3 +823,9 @@ def test_resources_of_any_type_are_copied_when_no_auto_fill_applies(user: str, r
 def test_extra_objects_as_a_map_render_its_values_in_key_order() -> None:
     objs = objects("extraObjects: {b: {apiVersion: v1, kind: ConfigMap, metadata: {name: cm-b}}, a: {apiVersion: v1, kind: ConfigMap, metadata: {name: cm-a}}}")
     assert [o["metadata"]["name"] for o in objs if o["kind"] == "ConfigMap"] == ["cm-a", "cm-b"]
+
+
+@pytest.mark.parametrize("proxy", ["null", "true", "[]"])
+def test_routing_proxy_is_only_read_by_decode(proxy: str) -> None:
+    """The chart's ``or (eq .role "prefill") ...`` short-circuits: prefill alone renders."""
+    assert pod(objects(f"decode: {{create: false}}\nrouting: {{proxy: {proxy}}}"), "prefill")["containers"]

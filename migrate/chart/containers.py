@@ -145,8 +145,7 @@ def _rendered_hf_rest(rc: RoleContext, container: dict[str, Any]) -> str | None:
 
 def vllm_port_text(values: dict[str, Any], role: str) -> str:
     """The vLLM ``--port`` value (§8.4), before quoting."""
-    enabled = field(values, "routing.proxy.enabled")
-    if role == "prefill" or go_eq(enabled, False, "routing.proxy.enabled"):
+    if role == "prefill" or go_eq(field(values, "routing.proxy.enabled"), False, "routing.proxy.enabled"):
         return go_print(field(values, "routing.servicePort"))
     return go_print(field(values, "routing.proxy.targetPort"))
 

@@ -799,6 +799,17 @@ HELM_REFUSES = [
     ("extraObjects: 0", "range can't iterate over 0"),
     ("extraObjects: false", "range can't iterate over false"),
     ("extraObjects: ''", "range can't iterate over"),
+    ("fullnameOverride: 12345", "wrong type for value; expected string; got float64"),
+    ("nameOverride: 5", "wrong type for value; expected string; got float64"),
+    ("fullnameOverride: true", "got bool"),
+    ("fullnameOverride: " + "a" * 54 + "é-x", "invalid UTF-8"),
+    ("nameOverride: " + "é" * 30, "invalid UTF-8"),
+    ("decode: {priorityClassName: 5}", "expected string; got float64"),
+    ("decode: {containers: [{image: 5, command: [x]}]}", "expected string; got float64"),
+    ("decode: {containers: [{image: [a], command: [x]}]}", "expected string"),
+    ("decode: {extraConfig: {hostname: 'h-{{ upper 5 }}'}}", "wrong type for value"),
+    ("decode: {extraConfig: {hostname: 'h{{ lower .Values.nope }}'}}", "got interface {}"),
+    ("decode: {extraConfig: {hostname: 'h{{ replace \"a\" \"b\" 123 }}'}}", "expected string"),
 ]
 
 
@@ -829,3 +840,8 @@ def test_extra_objects_as_a_map_render_its_values_in_key_order() -> None:
 def test_routing_proxy_is_only_read_by_decode(proxy: str) -> None:
     """The chart's ``or (eq .role "prefill") ...`` short-circuits: prefill alone renders."""
     assert pod(objects(f"decode: {{create: false}}\nrouting: {{proxy: {proxy}}}"), "prefill")["containers"]
+
+
+def test_to_string_of_nil_is_nil_in_angle_brackets() -> None:
+    user = "decode: {replicas: null, containers: [{image: a, command: [x], env: [{name: A, value: '{{ toString .Values.decode.replicas }}'}]}]}"
+    assert pod(objects(user))["containers"][0]["env"][0]["value"] == "<nil>"

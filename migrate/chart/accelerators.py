@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.chart.gotmpl import field, go_print, has_key, quote, to_int, truthy
+from migrate.chart.gotmpl import field, go_print, go_string, has_key, quote, to_int, truthy
 from migrate.chart.parallelism import parallelism
 
 SIM_IMAGE = "llm-d-inference-sim"
@@ -29,7 +29,8 @@ def resource_name(values: dict[str, Any], role: str | None, container: Any) -> s
     """Device-plugin resource a container asks for ("" for none)."""
     kind = accelerator_type(values, role)
     image = container.get("image") if isinstance(container, dict) else None
-    if truthy(container) and truthy(image) and SIM_IMAGE in _text(image):
+    where = f"{role}.containers[].image" if role else "containers[0].image"
+    if truthy(container) and truthy(image) and SIM_IMAGE in go_string(image, where):
         return ""
     if kind == "cpu":
         return ""

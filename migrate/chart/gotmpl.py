@@ -70,9 +70,12 @@ def go_print(value: Any) -> str:
     return str(value)
 
 
-def _fmt_inner(value: Any) -> str:
-    """fmt's %v for a value nested in a map or slice (nil prints as <nil>)."""
+def fmt_value(value: Any) -> str:
+    """fmt's %v of a value (nil prints as <nil>, as nested in a map or slice)."""
     return "<nil>" if value is None else go_print(value)
+
+
+_fmt_inner = fmt_value
 
 
 def go_quote_string(text: str) -> str:
@@ -170,8 +173,12 @@ def indent(spaces: int, text: str) -> str:
 
 def type_name(value: Any) -> str:
     """The Go type name of a value read from YAML."""
+    if value is None:
+        return "interface {}"
     if isinstance(value, bool):
         return "bool"
+    if isinstance(value, GoInt):
+        return "int"
     if isinstance(value, (int, float)):
         return "float64"
     if isinstance(value, str):
@@ -205,14 +212,42 @@ def field(obj: Any, path: str, base: str = "") -> Any:
     return current
 
 
+def go_string(value: Any, where: str = "") -> str:
+    """A string argument of a Sprig function (lower, contains, trunc, ...): other values,
+    nil included, make Helm fail with "wrong type for value"."""
+    if isinstance(value, str):
+        return value
+    raise ChartRefusal(
+        f"wrong type for value; expected string; got {type_name(value)} (Helm refuses to "
+        f"render); {where or 'the value'} must be a string (quote it)",
+        key=where or None,
+    )
+
+
+def sprig_trunc(limit: int, text: str) -> str:
+    """Sprig's ``trunc``: counts bytes (a negative limit keeps the end). A cut inside a
+    multi-byte character gives invalid UTF-8, which Helm's YAML parser refuses."""
+    data = text.encode("utf-8")
+    if limit >= 0:
+        cut = data[:limit] if len(data) > limit else data
+    else:
+        cut = data[len(data) + limit :] if len(data) + limit > 0 else data
+    try:
+        return cut.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChartRefusal(
+            f"YAML parse error: invalid UTF-8 after trunc {limit} of {text!r} (Helm refuses to "
+            "render); trunc counts bytes and cuts a multi-byte character; shorten the name"
+        ) from None
+
+
 def has_key(obj: Any, key: str, where: str = "") -> bool:
     """Sprig's ``hasKey``: its first argument must be a map; nil and other values make Helm
     fail ("wrong type for value"). ``where`` is the values path of obj, for messages."""
     if not isinstance(obj, dict):
-        got = "interface {}" if obj is None else type_name(obj)
         raise ChartRefusal(
             "error calling hasKey: wrong type for value; expected map[string]interface {}; "
-            f"got {got} (Helm refuses to render); {where or 'the value'} must be a map",
+            f"got {type_name(obj)} (Helm refuses to render); {where or 'the value'} must be a map",
             key=where or None,
         )
     return key in obj

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrate.chart.gotmpl import field, go_print, truthy
+from migrate.chart.gotmpl import field, go_print, go_string, sprig_trunc, truthy
 from migrate.chart.goyaml import to_yaml
 from migrate.errors import ChartRefusal
 
@@ -21,27 +21,30 @@ def _text(value: Any) -> str:
 
 def _trunc(text: str, limit: int) -> str:
     """Sprig's ``trunc`` counts bytes, not characters."""
-    data = text.encode("utf-8")
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+    return sprig_trunc(limit, text)
 
 
 def _trim_one_dash(text: str) -> str:
     return text[:-1] if text.endswith("-") else text
 
 
+def _name_override(values: dict[str, Any]) -> str:
+    """``default .Chart.Name .Values.nameOverride`` (used by trunc and contains: a string)."""
+    name = values.get("nameOverride")
+    return go_string(name, "nameOverride") if truthy(name) else CHART_NAME
+
+
 def chart_short_name(values: dict[str, Any]) -> str:
     """The ``llm-d-modelservice.name`` helper: nameOverride or the chart name."""
-    name = values.get("nameOverride")
-    return _trim_one_dash(_trunc(_text(name) if truthy(name) else CHART_NAME, 63))
+    return _trim_one_dash(_trunc(_name_override(values), 63))
 
 
 def fullname(values: dict[str, Any], release: str) -> str:
     """FULLNAME (§2.1): the base of every object name."""
     override = values.get("fullnameOverride")
     if truthy(override):
-        return _trim_one_dash(_trunc(_text(override), FULLNAME_LIMIT))
-    name = values.get("nameOverride")
-    name = _text(name) if truthy(name) else CHART_NAME
+        return _trim_one_dash(_trunc(go_string(override, "fullnameOverride"), FULLNAME_LIMIT))
+    name = _name_override(values)
     base = release if name in release else f"{release}-{name}"
     return _trim_one_dash(_trunc(base, FULLNAME_LIMIT))
 

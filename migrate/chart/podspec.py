@@ -8,7 +8,7 @@ from typing import Any
 from migrate.chart import accelerators, artifacts, names
 from migrate.chart.containers import container_text, otel_env_text, tracing_enabled
 from migrate.chart.context import RoleContext, render_value
-from migrate.chart.gotmpl import default, field, go_eq, go_print, has_key, nindent, required, truthy
+from migrate.chart.gotmpl import default, field, go_eq, go_print, go_string, has_key, nindent, required, truthy
 from migrate.chart.goyaml import to_yaml
 
 _PROXY_FLAGS = (
@@ -108,7 +108,7 @@ def pod_block_text(rc: RoleContext) -> str:
     if truthy(spec.get("schedulerName")) or truthy(values.get("schedulerName")):
         parts.append(f"\n  schedulerName: {go_print(scheduler)}")
     priority = spec.get("priorityClassName")
-    if truthy(priority) and _text(priority).lower() != "none":
+    if truthy(priority) and go_string(priority, f"{rc.role}.priorityClassName").lower() != "none":
         parts.append(f"\n  priorityClassName: {go_print(priority)}")
     if truthy(spec.get("podSecurityContext")):
         parts.append("\n  securityContext:" + nindent(4, to_yaml(spec["podSecurityContext"])))
@@ -120,10 +120,6 @@ def pod_block_text(rc: RoleContext) -> str:
     claims_text = "resourceClaims:" + nindent(2, to_yaml(claims)) if claims else ""
     parts.append(nindent(2, claims_text))
     return "".join(parts)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else go_print(value)
 
 
 def _affinity_text(types: Any) -> str:

@@ -47,6 +47,10 @@ def render_tpl(text: str, context: dict[str, Any], key: str) -> str:
             "write the value without it or with a simpler template",
             key=key,
         ) from None
+    except ChartRefusal as exc:
+        if exc.key is not None:
+            raise
+        raise ChartRefusal(str(exc), key=key) from None
 
 
 class _Template:
@@ -122,6 +126,10 @@ class _Template:
             return func(*args)
         except TypeError:
             raise _Unsupported(f"'{name}' with {len(args)} argument(s)") from None
+        except ChartRefusal as exc:
+            if exc.key is not None:
+                raise
+            raise ChartRefusal(f"error calling {name}: {exc}") from None
 
 
 def _tokenize(body: str) -> list[tuple[str, str]]:
@@ -269,7 +277,23 @@ def _printf(fmt: str, *args: Any) -> str:
 
 
 def _str(value: Any) -> str:
-    return value if isinstance(value, str) else gotmpl.go_print(value)
+    """A string parameter of a Sprig function: anything else fails in Helm."""
+    return gotmpl.go_string(value)
+
+
+def _to_string(value: Any) -> str:
+    """Sprig's ``toString`` (strval): strings as they are, anything else as fmt's %v (nil is <nil>)."""
+    return value if isinstance(value, str) else gotmpl.fmt_value(value)
+
+
+def _trim_suffix(suffix: Any, text: Any) -> str:
+    suffix, text = _str(suffix), _str(text)
+    return text[: -len(suffix)] if suffix and text.endswith(suffix) else text
+
+
+def _trim_prefix(prefix: Any, text: Any) -> str:
+    prefix, text = _str(prefix), _str(text)
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text
 
 
 def _required(message: str, value: Any) -> Any:
@@ -281,16 +305,16 @@ def _required(message: str, value: Any) -> Any:
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "include": _include,
     "quote": lambda *v: " ".join(gotmpl.quote(x) for x in v if x is not None),
-    "squote": lambda *v: " ".join(f"'{_str(x)}'" for x in v if x is not None),
+    "squote": lambda *v: " ".join(f"'{_to_string(x)}'" for x in v if x is not None),
     "default": gotmpl.default,
     "lower": lambda s: _str(s).lower(),
     "upper": lambda s: _str(s).upper(),
     "trim": lambda s: _str(s).strip(" \t\r\n"),
-    "trimSuffix": lambda suffix, s: _str(s)[: -len(suffix)] if suffix and _str(s).endswith(suffix) else _str(s),
-    "trimPrefix": lambda prefix, s: _str(s)[len(prefix) :] if prefix and _str(s).startswith(prefix) else _str(s),
-    "trunc": lambda n, s: _str(s)[: int(n)] if int(n) >= 0 else _str(s)[int(n) :],
-    "replace": lambda old, new, s: _str(s).replace(old, new),
-    "toString": _str,
+    "trimSuffix": _trim_suffix,
+    "trimPrefix": _trim_prefix,
+    "trunc": lambda n, s: gotmpl.sprig_trunc(int(n), _str(s)),
+    "replace": lambda old, new, s: _str(s).replace(_str(old), _str(new)),
+    "toString": _to_string,
     "int": gotmpl.to_int,
     "printf": _printf,
     "toYaml": to_yaml,

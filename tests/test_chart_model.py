@@ -810,6 +810,8 @@ HELM_REFUSES = [
     ("decode: {extraConfig: {hostname: 'h-{{ upper 5 }}'}}", "wrong type for value"),
     ("decode: {extraConfig: {hostname: 'h{{ lower .Values.nope }}'}}", "got interface {}"),
     ("decode: {extraConfig: {hostname: 'h{{ replace \"a\" \"b\" 123 }}'}}", "expected string"),
+    ("decode: {extraConfig: {hostname: 'h-{{ nil }}'}}", "nil is not a command"),
+    ("extraObjects: [{kind: ConfigMap, metadata: {name: cm}, data: {k: \"{{ indent 2 \\\"x\\ny\\\" }}\"}}]", "unterminated quoted string"),
 ]
 
 

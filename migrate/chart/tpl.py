@@ -22,7 +22,7 @@ from migrate.errors import ChartRefusal
 _ACTION_RE = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TOKEN_RE = re.compile(
     r"""\s*(?:
-        (?P<str>"(?:[^"\\]|\\.)*")
+        (?P<str>"(?:[^"\\\n]|\\[^\n])*")
       | (?P<raw>`[^`]*`)
       | (?P<num>[-+]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))
       | (?P<field>\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|\$)
@@ -140,6 +140,11 @@ def _tokenize(body: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN_RE.match(body, pos)
         if not match or match.end() == pos:
+            if body[pos:].lstrip().startswith('"'):
+                raise ChartRefusal(
+                    "unterminated quoted string (Helm refuses to render); a \"...\" string in a "
+                    "template cannot span lines (write the value on one line)"
+                )
             raise _Unsupported(f"'{body}'")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
@@ -169,7 +174,9 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise _Unsupported("an empty command")
-        if token[0] == "ident" and token[1] not in ("true", "false", "nil"):
+        if token == ("ident", "nil"):
+            raise ChartRefusal("nil is not a command (Helm refuses to render); remove the {{ nil }}")
+        if token[0] == "ident" and token[1] not in ("true", "false"):
             self.pos += 1
             args = self.arguments()
             if piped:

@@ -811,6 +811,14 @@ HELM_REFUSES = [
     ("decode: {extraConfig: {hostname: 'h{{ lower .Values.nope }}'}}", "got interface {}"),
     ("decode: {extraConfig: {hostname: 'h{{ replace \"a\" \"b\" 123 }}'}}", "expected string"),
     ("decode: {extraConfig: {hostname: 'h-{{ nil }}'}}", "nil is not a command"),
+    ("decode: {annotations: [a]}", "cannot unmarshal array into Go struct field .metadata.annotations"),
+    ("decode: {annotations: {a: {b: 1}}}", "cannot unmarshal object into Go struct field .metadata.annotations of type string"),
+    ("multinode: true\nprefill: {annotations: [a]}", "cannot unmarshal array"),
+    ("decode: {monitoring: {podmonitor: {enabled: true, annotations: {a: [1]}}}}", "cannot unmarshal array"),
+    ("extraObjects: [{kind: K, metadata: {name: n, annotations: x}}]", "cannot unmarshal string"),
+    ("extraObjects: [{kind: [a]}]", "cannot unmarshal array into Go struct field .kind of type string"),
+    ("extraObjects: [{kind: K, metadata: [a]}]", "cannot unmarshal array into Go struct field SimpleHead.metadata"),
+    ("extraObjects: {a: x}", "cannot unmarshal string into Go value"),
     ("extraObjects: [{kind: ConfigMap, metadata: {name: cm}, data: {k: \"{{ indent 2 \\\"x\\ny\\\" }}\"}}]", "unterminated quoted string"),
 ]
 

@@ -157,6 +157,50 @@ def _check_convertible(obj: Any, template: str) -> None:
         )
 
 
+_HEAD_FIELDS = (("apiVersion",), ("kind",), ("metadata", "name"))
+
+
+def _head_problem(obj: Any) -> str | None:
+    """What Helm's SimpleHead (apiVersion, kind, metadata.name, metadata.annotations as
+    map[string]string) cannot hold: scalars convert to strings, collections do not."""
+    if not isinstance(obj, dict):
+        return f"cannot unmarshal {_json_kind(obj)} into Go value of type util.SimpleHead"
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return f"cannot unmarshal {_json_kind(metadata)} into Go struct field SimpleHead.metadata"
+    for path in _HEAD_FIELDS:
+        value = metadata.get(path[1]) if path[0] == "metadata" and metadata else obj.get(path[0])
+        if isinstance(value, (dict, list)):
+            return f"cannot unmarshal {_json_kind(value)} into Go struct field .{'.'.join(path)} of type string"
+    annotations = metadata.get("annotations") if metadata else None
+    if annotations is not None and not isinstance(annotations, dict):
+        return f"cannot unmarshal {_json_kind(annotations)} into Go struct field .metadata.annotations of type map[string]string"
+    for value in (annotations or {}).values():
+        if isinstance(value, (dict, list)):
+            return f"cannot unmarshal {_json_kind(value)} into Go struct field .metadata.annotations of type string"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    return "number" if isinstance(value, (int, float)) else "string"
+
+
+def _check_head(obj: Any, template: str) -> None:
+    problem = _head_problem(obj)
+    if problem:
+        raise ChartRefusal(
+            f"YAML parse error on {names.CHART_NAME}/templates/{template}: error unmarshaling "
+            f"JSON: json: {problem} (Helm refuses to render); annotations must be a map of "
+            "strings, and apiVersion, kind and metadata.name strings"
+        )
+
+
 def _kind_key(obj: Any) -> tuple[int, str]:
     kind = obj.get("kind") if isinstance(obj, dict) else None
     kind = kind if isinstance(kind, str) else ""
@@ -174,5 +218,6 @@ def render(values: dict[str, Any], release: str, namespace: str) -> list[dict[st
             parsed = _parse(doc, template)
             _check_convertible(parsed, template)
             if parsed is not None:
+                _check_head(parsed, template)
                 objects.append(parsed)
     return sorted(objects, key=_kind_key)

@@ -96,7 +96,13 @@ class _HelmConstructor(SafeConstructor):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a map key must be a scalar", key_node.start_mark
                 )
-            mapping[_key_text(key)] = self.construct_object(value_node, deep=deep)
+            try:
+                text = _key_text(key)
+            except _KeyError as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{exc} (Helm cannot convert it to JSON; quote the key)", key_node.start_mark
+                ) from None
+            mapping[text] = self.construct_object(value_node, deep=deep)
         return mapping
 
 
@@ -105,21 +111,30 @@ _HelmConstructor.add_constructor("tag:yaml.org,2002:int", _HelmConstructor.const
 _HelmConstructor.add_constructor("tag:yaml.org,2002:float", _HelmConstructor.construct_yaml_float)
 
 
+_FLOAT_KEY_NAMES = {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}
+
+
 def _key_text(key: Any) -> str:
-    """The string Helm's YAML-to-JSON conversion makes of a map key."""
+    """The string Helm's YAML-to-JSON conversion (sigs.k8s.io/yaml) makes of a map key:
+    strings, int64, float64 (printed at float32 precision) and bools only."""
     if isinstance(key, str):
         return key
-    if key is None:
-        return "null"
     if isinstance(key, bool):
         return "true" if key else "false"
-    if isinstance(key, float):
-        from migrate.chart.gotmpl import format_float  # local: avoid an import cycle
-
-        return format_float(key)
-    if isinstance(key, (int, float)):
+    if isinstance(key, int) and -(2**63) <= key < 2**63:
         return str(key)
-    raise yaml.constructor.ConstructorError(None, None, f"unsupported map key {key!r}", None)
+    if isinstance(key, int) and 2**63 <= key < 2**64:
+        raise _KeyError(f"unsupported map key of type: uint64, key: {key}")
+    if isinstance(key, (int, float)):  # integers beyond 64 bits are floats to go-yaml
+        from migrate.chart.gotmpl import format_float32  # local: avoid an import cycle
+
+        text = format_float32(float(key))
+        return _FLOAT_KEY_NAMES.get(text, text)
+    raise _KeyError("unsupported map key of type: %!s(<nil>), key: <nil>")
+
+
+class _KeyError(Exception):
+    """A map key Helm cannot convert to JSON."""
 
 
 class _LimitedComposer(Composer):

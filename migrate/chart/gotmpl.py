@@ -6,6 +6,8 @@ like a Go float64. Integers the chart computes itself (GPU counts, sizes) are ``
 
 from __future__ import annotations
 
+import math
+import struct
 from decimal import Decimal
 from typing import Any
 
@@ -38,10 +40,31 @@ def format_float(value: float) -> str:
     if value == 0:
         return "-0" if str(value).startswith("-") else "0"
     sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    point = len(text) + int(exponent)  # position of the decimal point within the digits
+    return _g_text(bool(sign), "".join(map(str, digits)), int(exponent))
+
+
+def format_float32(value: float) -> str:
+    """Go's ``strconv.FormatFloat(v, 'g', -1, 32)``: rounded to float32, shortest digits."""
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        single = math.copysign(math.inf, value)
+    if not math.isfinite(single) or single == 0:
+        return format_float(single)
+    for places in range(9):
+        text = f"{single:.{places}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            break
+    sign, digits, exponent = Decimal(text).normalize().as_tuple()
+    return _g_text(bool(sign), "".join(map(str, digits)), int(exponent))
+
+
+def _g_text(negative: bool, text: str, exponent: int) -> str:
+    """%g of the shortest digits ``text`` times 10**exponent (exponent form when the
+    decimal exponent is < -4 or >= 6, as Go's shortest formatting does)."""
+    point = len(text) + exponent  # position of the decimal point within the digits
     exp = point - 1
-    prefix = "-" if sign else ""
+    prefix = "-" if negative else ""
     if exp < -4 or exp >= 6:
         mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
         return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"

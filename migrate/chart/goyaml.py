@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from migrate.chart.gotmpl import GoInt, format_float
@@ -101,8 +102,10 @@ def json_round_trip(value: Any) -> Any:
 
 
 def _number_after_json(number: float) -> int | float:
+    """Go's JSON text of a float64 (shortest round-trip digits, 'f' form below 1e21) as
+    go-yaml reads it back: an int64 or uint64 when integral and in range, else a float."""
     if math.isfinite(number) and number == int(number) and abs(number) < 1e21:
-        whole = int(number)
+        whole = int(Decimal(repr(number)))
         if -(2**63) <= whole < 2**64:
             return whole
     return number

@@ -859,3 +859,22 @@ def test_routing_proxy_is_only_read_by_decode(proxy: str) -> None:
 def test_to_string_of_nil_is_nil_in_angle_brackets() -> None:
     user = "decode: {replicas: null, containers: [{image: a, command: [x], env: [{name: A, value: '{{ toString .Values.decode.replicas }}'}]}]}"
     assert pod(objects(user))["containers"][0]["env"][0]["value"] == "<nil>"
+
+
+@pytest.mark.parametrize(
+    "template, text",
+    [
+        ('{{ printf "%d" .Values.decode.replicas }}', "%!d(float64=1)"),
+        ('{{ printf "%s" .Values.decode.replicas }}', "%!s(float64=1)"),
+        ('{{ printf "%s" .Values.multinode }}', "%!s(bool=false)"),
+        ('{{ printf "%q" .Values.decode.replicas }}', "%!q(float64=1)"),
+        ('x{{ printf "%v" .Values.nope }}', "x<nil>"),
+        ('x{{ printf "%s" .Values.nope }}', "x%!s(<nil>)"),
+        ('x{{ printf "%s-%s" .role }}', "xdecode-%!s(MISSING)"),
+        ('x{{ printf "%s" .role 5 }}', "xdecode%!(EXTRA int=5)"),
+        ('{{ printf "%d-%s" .Release.Revision .role }}', "1-decode"),
+    ],
+)
+def test_printf_copies_fmt_error_texts(template: str, text: str) -> None:
+    user = f"decode: {{containers: [{{image: a, command: [x], env: [{{name: A, value: '{template}'}}]}}]}}"
+    assert pod(objects(user))["containers"][0]["env"][0]["value"] == text

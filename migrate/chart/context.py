@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrate.chart import names
-from migrate.chart.gotmpl import field
+from migrate.chart.gotmpl import GoInt, field
 from migrate.chart.goyaml import to_yaml
 from migrate.chart.tpl import render_tpl
 
@@ -27,7 +27,7 @@ class Release:
             "Service": "Helm",
             "IsInstall": True,
             "IsUpgrade": False,
-            "Revision": 1,
+            "Revision": GoInt(1),
         }
 
 

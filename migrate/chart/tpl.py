@@ -265,6 +265,8 @@ def _include(name: str, arg: Any = None) -> str:
 
 
 def _printf(fmt: str, *args: Any) -> str:
+    """fmt.Sprintf for the verbs %s %d %v %q (no flags or widths), with fmt's error texts
+    for wrong types (``%!d(float64=1)``), missing (``%!s(MISSING)``) and extra arguments."""
     parts = re.split(r"(%[-+# 0-9.]*[a-zA-Z%])", fmt)
     out: list[str] = []
     queue = list(args)
@@ -278,9 +280,30 @@ def _printf(fmt: str, *args: Any) -> str:
             continue
         if verb not in "sdvq" or len(part) > 2:
             raise _Unsupported(f"printf verb {part!r}")
-        value = queue.pop(0) if queue else None
-        out.append(gotmpl.quote(value) if verb == "q" else gotmpl.go_print(value))
+        out.append(_printf_verb(verb, queue.pop(0)) if queue else f"%!{verb}(MISSING)")
+    if queue:
+        extras = ", ".join("<nil>" if v is None else f"{gotmpl.type_name(v)}={gotmpl.fmt_value(v)}" for v in queue)
+        out.append(f"%!(EXTRA {extras})")
     return "".join(out)
+
+
+def _printf_verb(verb: str, value: Any) -> str:
+    """One fmt verb applied to one argument (slices and maps element by element)."""
+    if value is None:
+        return "<nil>" if verb == "v" else f"%!{verb}(<nil>)"
+    if verb == "v":
+        return gotmpl.fmt_value(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(_printf_verb(verb, item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{_printf_verb(verb, k)}:{_printf_verb(verb, value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, str) and verb in "sq":
+        return value if verb == "s" else gotmpl.go_quote_string(value)
+    if isinstance(value, gotmpl.GoInt):
+        if verb == "q":
+            raise _Unsupported("printf %q of an integer")
+        return str(int(value))
+    return f"%!{verb}({gotmpl.type_name(value)}={gotmpl.fmt_value(value)})"
 
 
 def _str(value: Any) -> str:

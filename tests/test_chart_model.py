@@ -878,3 +878,9 @@ def test_to_string_of_nil_is_nil_in_angle_brackets() -> None:
 def test_printf_copies_fmt_error_texts(template: str, text: str) -> None:
     user = f"decode: {{containers: [{{image: a, command: [x], env: [{{name: A, value: '{template}'}}]}}]}}"
     assert pod(objects(user))["containers"][0]["env"][0]["value"] == text
+
+
+def test_chart_context_is_the_whole_chart_metadata() -> None:
+    data = "{d: '{{ .Chart.Description }}', s: '{{ .Chart.Sources }}', k: '{{ .Chart.Keywords }}|{{ .Chart.Home }}|{{ .Chart.Deprecated }}|{{ .Chart.Type }}'}"
+    cm = find(objects(f"extraObjects: [{{kind: ConfigMap, metadata: {{name: x}}, data: {data}}}]"), "ConfigMap")
+    assert cm["data"] == {"d": "A Helm chart for ModelService in llm-d", "s": "[https://github.com/llm-d-incubation/llm-d-modelservice]", "k": "[]||false|application"}

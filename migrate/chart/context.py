@@ -3,6 +3,8 @@ values (bitnami common's ``common.tplvalues.render``)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,8 @@ from migrate.chart import names
 from migrate.chart.gotmpl import GoInt, field
 from migrate.chart.goyaml import to_yaml
 from migrate.chart.tpl import render_tpl
+from migrate.resources import data_dir
+from migrate.yamlio import load_helm
 
 KUBE_VERSION = "v1.32.0"
 
@@ -32,13 +36,15 @@ class Release:
 
 
 def chart_context() -> dict[str, Any]:
-    return {
-        "Name": names.CHART_NAME,
-        "Version": names.CHART_VERSION,
-        "AppVersion": names.APP_VERSION,
-        "APIVersion": "v2",
-        "Type": "application",
-    }
+    """``.Chart``: the chart's whole Chart.yaml metadata (data: chart-facts.yaml)."""
+    return copy.deepcopy(_chart_facts()["chartContext"])
+
+
+@functools.lru_cache(maxsize=1)
+def _chart_facts() -> dict[str, Any]:
+    path = data_dir("mappings") / names.CHART_NAME / names.CHART_VERSION / "chart-facts.yaml"
+    facts = load_helm(path.read_text(encoding="utf-8"))
+    return facts if isinstance(facts, dict) else {}
 
 
 def root_context(values: dict[str, Any], release: Release) -> dict[str, Any]:

@@ -884,3 +884,17 @@ def test_chart_context_is_the_whole_chart_metadata() -> None:
     data = "{d: '{{ .Chart.Description }}', s: '{{ .Chart.Sources }}', k: '{{ .Chart.Keywords }}|{{ .Chart.Home }}|{{ .Chart.Deprecated }}|{{ .Chart.Type }}'}"
     cm = find(objects(f"extraObjects: [{{kind: ConfigMap, metadata: {{name: x}}, data: {data}}}]"), "ConfigMap")
     assert cm["data"] == {"d": "A Helm chart for ModelService in llm-d", "s": "[https://github.com/llm-d-incubation/llm-d-modelservice]", "k": "[]||false|application"}
+
+
+@pytest.mark.parametrize(
+    "command, values",
+    [("modelCommand: imageDefault", ["", "true", "true"]), ("modelCommand: vllmServe", ["", "", ""]), ("command: [x]", ["", "", ""])],
+)
+def test_model_arg_is_set_for_image_default_from_the_command_on(command: str, values: list[str]) -> None:
+    """The chart's ``merge . (dict "modelArg" true)`` changes the container's context."""
+    user = (
+        f"decode: {{containers: [{{image: a, {command}, extraConfig: {{workingDir: 'w{{{{ .modelArg }}}}'}}, "
+        "env: [{name: A, value: '{{ .modelArg }}'}], ports: [{name: 'p{{ .modelArg }}', containerPort: 1}]}]}"
+    )
+    container = pod(objects(user))["containers"][0]
+    assert [container["workingDir"], container["env"][0]["value"], container["ports"][0]["name"]] == ["w" + values[0], values[1], "p" + values[2]]

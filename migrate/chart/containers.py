@@ -42,7 +42,7 @@ def container_text(rc: RoleContext, container: dict[str, Any], index: int) -> st
         parts.append("\n  securityContext:" + nindent(4, to_yaml(container["securityContext"])))
     if truthy(container.get("imagePullPolicy")):
         parts.append(f"\n  imagePullPolicy: {go_print(container['imagePullPolicy'])}")
-    parts.append(nindent(2, command_text(rc, container, key)))
+    parts.append(nindent(2, command_text(rc, container, key, context)))
     parts.append("\n  env:")
     parts.append(_env_text(rc, container, context, key))
     if truthy(container.get("ports")):
@@ -91,13 +91,17 @@ def model_command(container: dict[str, Any], key: str = "container") -> str:
     return command
 
 
-def command_text(rc: RoleContext, container: dict[str, Any], key: str) -> str:
-    """The ``command``/``args`` text of a container, per modelCommand (§8.2)."""
+def command_text(rc: RoleContext, container: dict[str, Any], key: str, context: dict[str, Any]) -> str:
+    """The ``command``/``args`` text of a container, per modelCommand (§8.2). For
+    imageDefault the chart's ``merge . (dict "modelArg" true)`` changes the container's
+    context itself: templates rendered from here on see ``.modelArg`` true."""
     command = model_command(container, key)
     if command == "custom":
         return _custom_command_text(container, key)
+    if command == "imageDefault":
+        context.setdefault("modelArg", True)
     head = '\ncommand: ["vllm", "serve"]\nargs:' if command == "vllmServe" else "\nargs:"
-    return head + _model_args_text(rc, container, model_flag=command == "imageDefault")
+    return head + _model_args_text(rc, context, model_flag=command == "imageDefault")
 
 
 def _custom_command_text(container: dict[str, Any], key: str) -> str:
@@ -113,9 +117,10 @@ def _custom_command_text(container: dict[str, Any], key: str) -> str:
     return text
 
 
-def _model_args_text(rc: RoleContext, container: dict[str, Any], model_flag: bool) -> str:
+def _model_args_text(rc: RoleContext, context: dict[str, Any], model_flag: bool) -> str:
     values = rc.values
-    model_args = artifacts.model_arg_texts(values, _rendered_hf_rest(rc, container))
+    container = context["container"]
+    model_args = artifacts.model_arg_texts(values, _rendered_hf_rest(rc, context))
     text = ""
     for arg in model_args:
         text += ("\n  - --model" if model_flag else "") + f"\n  - {arg}"
@@ -136,11 +141,11 @@ def _model_args_text(rc: RoleContext, container: dict[str, Any], model_flag: boo
     return text
 
 
-def _rendered_hf_rest(rc: RoleContext, container: dict[str, Any]) -> str | None:
+def _rendered_hf_rest(rc: RoleContext, context: dict[str, Any]) -> str | None:
     scheme, rest = artifacts.split_uri(rc.values)
     if scheme != "hf" or "{{" not in rest:
         return None
-    return render_tpl(rest, rc.container_context(container), "modelArtifacts.uri")
+    return render_tpl(rest, context, "modelArtifacts.uri")
 
 
 def vllm_port_text(values: dict[str, Any], role: str) -> str:

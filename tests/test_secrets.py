@@ -45,16 +45,16 @@ def files_holding(out: Path, text: str) -> list[str]:
 # (id, values, the path the warning must name, the file that must carry the value)
 CARRIERS = [
     ("env-hf-token", f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    env:\n    - name: HF_TOKEN\n"
-     f"      value: {SECRET}\n", "decode.containers[0].env[0].value", "patches/decode-containers.yaml"),
+     f"      value: {SECRET}\n", "decode.containers[0].env[0].value", "patches/decode-env.yaml"),
     ("env-password-prefill", f"prefill:\n  replicas: 1\n  containers:\n  - name: vllm\n{IMAGE}    env:\n"
      f"    - name: PLAIN\n      value: x\n    - name: DB_PASSWORD\n      value: {SECRET}\n",
-     "prefill.containers[0].env[1].value", "patches/prefill-containers.yaml"),
+     "prefill.containers[0].env[1].value", "patches/prefill-env.yaml"),
     ("env-api-key", f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    env:\n    - name: OPENAI_API_KEY\n"
-     f"      value: {SECRET}\n", "decode.containers[0].env[0].value", "patches/decode-containers.yaml"),
+     f"      value: {SECRET}\n", "decode.containers[0].env[0].value", "patches/decode-env.yaml"),
     ("flag-separate", f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    args: [--api-key, {SECRET}]\n",
-     "decode.containers[0].args[1]", "patches/decode-containers.yaml"),
+     "decode.containers[0].args[1]", "patches/decode-model-command.yaml"),
     ("flag-equals", f"decode:\n  containers:\n  - name: vllm\n{IMAGE}    args: ['--hf-token={SECRET}']\n",
-     "decode.containers[0].args[0]", "patches/decode-containers.yaml"),
+     "decode.containers[0].args[0]", "patches/decode-model-command.yaml"),
     ("secret-object", f"extraObjects:\n- apiVersion: v1\n  kind: Secret\n  metadata: {{name: hf}}\n"
      f"  stringData: {{token: {SECRET}}}\n", "extraObjects[0]", "objects.yaml"),
 ]

@@ -60,7 +60,36 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         ov.write(overlay, staging)
         rendered = build(staging)
         residual = _residual(_objects(rendered), targets)
+    if not residual:
+        _drop_dead_literals(staging, overlay, build)
     return Fitted(rendered, sorted(f"{kind}/{name}" for kind, name in residual))
+
+
+def _drop_dead_literals(staging: Path, overlay: ov.Overlay, build: Build) -> None:
+    """Leave out literals that drive nothing (patches overwrote every place they reach).
+
+    One probe render with every literal set to a marker: a literal whose marker does not show
+    up anywhere in the output changes nothing, so it is dropped, and the output stays the same.
+    """
+    literals = overlay.plan.literals
+    if not literals:
+        return
+    markers = {name: f"h2kprobe{index}x" for index, name in enumerate(literals)}
+    overlay.plan.literals = {name: _probe(value, markers[name]) for name, value in literals.items()}
+    try:
+        ov.write(overlay, staging)
+        probed = build(staging)
+    except CommandFailed:
+        probed = None
+    overlay.plan.literals = {name: value for name, value in literals.items()
+                             if probed is None or markers[name] in probed}
+    ov.write(overlay, staging)
+
+
+def _probe(value: str, marker: str) -> str:
+    """``value`` with its words replaced by ``marker``, keeping a scheme and '/' separators."""
+    scheme, sep, rest = value.rpartition("://")
+    return scheme + sep + "/".join(marker for _ in rest.split("/"))
 
 
 def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build

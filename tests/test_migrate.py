@@ -208,3 +208,22 @@ def test_model_names_of_any_shape_migrate(cli, tmp_path, values):
     result = cli(path, "-o", tmp_path / "rel", "--namespace", "default")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "NOT EQUIVALENT" not in result.stdout
+
+
+@pytest.mark.parametrize("case", ["custom-command", "pvc-model", "requester", "multinode", "defaults",
+                                  "example-fma-requester", "upstream-pd"])
+def test_every_literal_written_drives_the_workloads(cli, tmp_path, case):
+    out = tmp_path / "rel"
+    assert cli(FIXTURES / case / "values.yaml", "-o", out).exit_code == 0
+    path = out / "kustomization.yaml"
+    original = path.read_text()
+    before = tools.kustomize_build(out)
+    doc = yaml.safe_load(original)
+    literals = (doc.get("configMapGenerator") or [{}])[0].get("literals", [])
+    for index, literal in enumerate(literals):
+        name, _, value = literal.partition("=")
+        changed = yaml.safe_load(original)
+        changed["configMapGenerator"][0]["literals"][index] = f"{name}={value}x"
+        path.write_text(yaml.safe_dump(changed))
+        assert tools.kustomize_build(out) != before, f"{name} changes nothing"
+    path.write_text(original)

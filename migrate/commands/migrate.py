@@ -175,7 +175,8 @@ def _verify(opts: MigrateOptions, overlay_dir: Path, release: str, built: str) -
                          values=opts.values if opts.chart else None, release=release,
                          namespace=opts.namespace, tools=opts.tools)
     helm_text, source = verify.helm_side(side)
-    return verify.verify_objects(helm_text, built, opts.namespace, helm_source=source)
+    # Helm renders into "default" when no namespace is given, and so does the chart model.
+    return verify.verify_objects(helm_text, built, opts.namespace or "default", helm_source=source)
 
 
 def chart_version(requested: str | None) -> str:

@@ -12,10 +12,12 @@ every rendering failure of §19:
   ``{{`` outside the places the chart renders (§15), and no key the chart writes again
   (the duplicate keys of §20 that Kustomize refuses);
 * ``routing.proxy.image`` is never emptied, ``autoscaling`` is never nulled;
-* extraObjects never collide with the chart's own objects.
+* extraObjects never have the kind and name of one of the chart's own objects (they may have
+  those of a library object, or their own namespace: both legal for the chart).
 
 Strings avoid YAML 1.1 booleans (``y``, ``n``, ``on``, ...) so that a values file written with
-PyYAML reads back the same under Helm's rules.
+PyYAML reads back the same under Helm's rules; names are never all digits (the chart writes
+them unquoted, YAML reads a number, Kubernetes refuses the object).
 
 ``chart_values()`` combines the features the migration has to handle: accelerator type ×
 multinode × P/D × monitoring per role × DRA (global and per role) × model URI scheme ×
@@ -100,20 +102,20 @@ def dns_labels(max_size: int = 40) -> st.SearchStrategy[str]:
         lambda s: bool(s) and _DNS_LABEL.match(s) is not None and _safe_scalar(s) and not _numeric(s))
 
 
-def release_names(dotted: bool = False) -> st.SearchStrategy[str]:
+def release_names(dotted: bool = True) -> st.SearchStrategy[str]:
     """Valid Helm release names (at most 53 characters), some containing the chart name.
 
-    ``dotted`` also draws names with dots, which Helm accepts
+    ``dotted`` (default) also draws names with dots, which Helm accepts
     (``^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$``)."""
     plain = dns_labels(53)
     with_chart = st.tuples(st.sampled_from(("", "my-", "prod-", "a-")), st.sampled_from(("", "-x", "-2", "-canary")),
                            ).map(lambda t: f"{t[0]}{CHART_NAME}{t[1]}")
     special = st.sampled_from((CHART_NAME, "modelservice", "ms", "llm-d", "el", "a" * 53,
                                "a234567890123456789012345678901234567", "release-" + "x" * 45))
-    parts = [plain, with_chart, special]
+    parts = [(plain, 4), (with_chart, 2), (special, 2)]
     if dotted:
-        parts.append(st.lists(dns_labels(12), min_size=2, max_size=3).map(".".join))
-    return st.one_of(*parts).filter(lambda s: len(s) <= 53 and _HELM_RELEASE.match(s) is not None)
+        parts.append((st.lists(dns_labels(12), min_size=2, max_size=3).map(".".join), 1))
+    return weighted(*parts).filter(lambda s: len(s) <= 53 and _HELM_RELEASE.match(s) is not None)
 
 
 def namespaces() -> st.SearchStrategy[str]:

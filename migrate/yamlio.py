@@ -229,12 +229,16 @@ def _one_line(exc: yaml.YAMLError) -> str:
 # Dumping
 
 
-class _QuotingResolver(Resolver):
-    """Resolves every plain scalar that Helm, PyYAML, or YAML 1.2 (kyaml) would not read as a
-    string, so that the dumper quotes such strings."""
+class HelmSafeDumper(yaml.SafeDumper):
+    """Safe dumper that quotes strings looking like other types; never sorts keys. Its
+    resolver knows every plain scalar that Helm, PyYAML or YAML 1.2 (kyaml) would not read
+    as a string, so such strings are quoted."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
-_QuotingResolver.yaml_implicit_resolvers = {
+HelmSafeDumper.yaml_implicit_resolvers = {
     key: list(value) for key, value in Resolver.yaml_implicit_resolvers.items()
 }
 for _tag, _regexp, _first in (
@@ -243,45 +247,7 @@ for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789.")),
     ("tag:yaml.org,2002:float", _SPECIAL_FLOAT_RE, list("-+.")),
 ):
-    _QuotingResolver.add_implicit_resolver(_tag, _regexp, _first)
-
-
-class HelmSafeDumper(
-    yaml.emitter.Emitter,
-    yaml.serializer.Serializer,
-    yaml.representer.SafeRepresenter,
-    _QuotingResolver,
-):
-    """Safe dumper that quotes strings looking like other types; never sorts keys."""
-
-    def __init__(self, stream: Any, **kwargs: Any) -> None:
-        yaml.emitter.Emitter.__init__(
-            self,
-            stream,
-            canonical=kwargs.get("canonical"),
-            indent=kwargs.get("indent"),
-            width=kwargs.get("width"),
-            allow_unicode=kwargs.get("allow_unicode"),
-            line_break=kwargs.get("line_break"),
-        )
-        yaml.serializer.Serializer.__init__(
-            self,
-            encoding=kwargs.get("encoding"),
-            explicit_start=kwargs.get("explicit_start"),
-            explicit_end=kwargs.get("explicit_end"),
-            version=kwargs.get("version"),
-            tags=kwargs.get("tags"),
-        )
-        yaml.representer.SafeRepresenter.__init__(
-            self,
-            default_style=kwargs.get("default_style"),
-            default_flow_style=kwargs.get("default_flow_style"),
-            sort_keys=kwargs.get("sort_keys", False),
-        )
-        _QuotingResolver.__init__(self)
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    HelmSafeDumper.add_implicit_resolver(_tag, _regexp, _first)
 
 
 def _represent_str(dumper: HelmSafeDumper, data: str) -> yaml.ScalarNode:
@@ -297,26 +263,20 @@ def _represent_str(dumper: HelmSafeDumper, data: str) -> yaml.ScalarNode:
 HelmSafeDumper.add_representer(str, _represent_str)
 
 
+_DUMP_OPTIONS: dict[str, Any] = {
+    "Dumper": HelmSafeDumper,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": 4096,
+}
+
+
 def dump(obj: Any) -> str:
     """Block-style YAML, keys in insertion order, ambiguous strings quoted."""
-    return yaml.dump(
-        obj,
-        Dumper=HelmSafeDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-    )
+    return yaml.dump(obj, **_DUMP_OPTIONS)
 
 
 def dump_all(objs: list[Any]) -> str:
     """Several documents separated by ``---``."""
-    return yaml.dump_all(
-        objs,
-        Dumper=HelmSafeDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-        explicit_start=True,
-    )
+    return yaml.dump_all(objs, explicit_start=True, **_DUMP_OPTIONS)

@@ -347,6 +347,10 @@ class _Emitter:
 
     def _complex_value(self, value: Any, indent: int) -> None:
         """The value after a ``?`` key's ``:``: collections start on the same line."""
+        self._inline(value, indent)
+
+    def _inline(self, value: Any, indent: int) -> None:
+        """A node that starts on the current line: a non-empty collection or a scalar."""
         if isinstance(value, dict) and value:
             self.out.write(" ")
             self._mapping(value, indent + INDENT, first=True)
@@ -361,14 +365,7 @@ class _Emitter:
             if not (first and index == 0):
                 self.out.newline(indent)
             self.out.write("-")
-            if isinstance(item, dict) and item:
-                self.out.write(" ")
-                self._mapping(item, indent + INDENT, first=True)
-            elif isinstance(item, list) and item:
-                self.out.write(" ")
-                self._sequence(item, indent + INDENT, first=True)
-            else:
-                self._scalar(item, indent + INDENT, lead=" ", simple_key=False)
+            self._inline(item, indent)
 
     # -- scalars -------------------------------------------------------------------------
 

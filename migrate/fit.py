@@ -12,11 +12,12 @@ overlay is checked against the expected objects before it is ever written out.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpatch
 import yaml
@@ -25,6 +26,9 @@ from migrate import overlay as ov
 from migrate.mapping import Table
 from migrate.tools import CommandFailed
 from migrate.patchgen import diff, same, strip_nulls
+
+if TYPE_CHECKING:
+    from migrate.cache import RenderCache
 
 LIBRARY_STEM = "modelservice"
 LAST_COMPONENT = "model-config"
@@ -44,11 +48,20 @@ class Fitted:
 
 
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
-        table: Table, build: Build) -> Fitted:
-    """Add patches and objects to ``overlay`` until it renders ``targets``."""
-    pairs, unused, unplaced = _first_render(staging, overlay, targets, fullname, build)
+        table: Table, build: Build, cache: RenderCache | None = None) -> Fitted:
+    """Add patches and objects to ``overlay`` until it renders ``targets``.
+
+    The library part is rendered once, with every literal replaced by markers (from ``cache``
+    when it holds that render): the markers show where each literal lands, so a literal that
+    the patches overwrite everywhere is left out without another render. Then the overlay is
+    rendered for real and any remaining difference is patched.
+    """
+    markers = Markers(overlay.plan.literals)
+    pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers)
     overlay.objects = [_clean(t) for t in unplaced]
     overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay)
+    live = markers.live(_patched(marked, overlay))
+    overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}
     residual: dict[Key, tuple[Any, Any]] = {}
     for _ in range(MAX_ROUNDS):
         ov.write(overlay, staging)
@@ -60,53 +73,102 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         ov.write(overlay, staging)
         rendered = build(staging)
         residual = _residual(_objects(rendered), targets)
-    if not residual:
-        _drop_dead_literals(staging, overlay, build)
     return Fitted(rendered, sorted(f"{kind}/{name}" for kind, name in residual))
 
 
-def _drop_dead_literals(staging: Path, overlay: ov.Overlay, build: Build) -> None:
-    """Leave out literals that drive nothing (patches overwrote every place they reach).
+class Markers:
+    """Stand-ins for the literals in a render of the library part.
 
-    One probe render with every literal set to a marker: a literal whose marker does not show
-    up anywhere in the output changes nothing, so it is dropped, and the output stays the same.
+    Each run of letters and digits in a literal becomes a token ``h2k<literal>m<run>x``; every
+    other character stays, so a replacement that splits the value on a delimiter ('/', '://',
+    a quote) splits the stand-in the same way. :meth:`restore` puts the values back in a render.
     """
-    literals = overlay.plan.literals
-    if not literals:
-        return
-    markers = {name: f"h2kprobe{index}x" for index, name in enumerate(literals)}
-    overlay.plan.literals = {name: _probe(value, markers[name]) for name, value in literals.items()}
-    try:
-        ov.write(overlay, staging)
-        probed = build(staging)
-    except CommandFailed:
-        probed = None
-    overlay.plan.literals = {name: value for name, value in literals.items()
-                             if probed is None or markers[name] in probed}
-    ov.write(overlay, staging)
+
+    def __init__(self, literals: dict[str, str]) -> None:
+        self.names = list(literals)
+        self.marked: dict[str, str] = {}
+        self._runs: dict[str, str] = {}
+        for index, (name, value) in enumerate(literals.items()):
+            runs = _RUN.findall(value)
+            if not runs:  # nothing to keep apart: the whole value is one token
+                self._runs[_token(index, 0)] = value
+                self.marked[name] = _token(index, 0)
+                continue
+            counter = iter(range(len(runs)))
+            self.marked[name] = _RUN.sub(lambda m, i=index: self._run(i, next(counter), m.group()), value)
+
+    def _run(self, index: int, run: int, text: str) -> str:
+        token = _token(index, run)
+        self._runs[token] = text
+        return token
+
+    def restore(self, value: Any) -> Any:
+        """``value`` (a parsed render) with every token replaced by the text it stands for."""
+        if isinstance(value, str):
+            return _TOKEN.sub(lambda m: self._runs.get(m.group(), m.group()), value) if "h2k" in value else value
+        if isinstance(value, dict):
+            return {k: self.restore(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.restore(v) for v in value]
+        return value
+
+    def live(self, objects: list[dict]) -> set[str]:
+        """The literals whose tokens still show in ``objects``."""
+        seen = {int(m.group(1)) for m in _TOKEN.finditer(json.dumps(objects, default=str)) if m.group() in self._runs}
+        return {name for index, name in enumerate(self.names) if index in seen}
 
 
-def _probe(value: str, marker: str) -> str:
-    """``value`` with its words replaced by ``marker``, keeping a scheme and '/' separators."""
-    scheme, sep, rest = value.rpartition("://")
-    return scheme + sep + "/".join(marker for _ in rest.split("/"))
+_RUN = re.compile(r"[A-Za-z0-9]+")
+_TOKEN = re.compile(r"h2k(\d+)m(\d+)x")
 
 
-def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build
-                  ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
-    """Render the library part; use a namePrefix when it alone gives every object Helm's name."""
+def _token(index: int, run: int) -> str:
+    return f"h2k{index}m{run}x"
+
+
+def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
+    """The marked library objects after the overlay's patches, as far as they apply here;
+    an object a patch cannot be applied to is kept whole (its literals count as live)."""
+    objects = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)): _comparable(obj) for obj in marked}
+    failed: set[Key] = set()
+    for patch in overlay.patches:
+        key = (patch.kind, patch.target)
+        if key not in objects or key in failed:
+            continue
+        if patch.delete is not None:
+            del objects[key]
+            continue
+        try:
+            objects[key] = jsonpatch.apply_patch(objects[key], patch.ops)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            failed.add(key)
+    return list(objects.values())
+
+
+def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build,
+                  cache: RenderCache | None, markers: Markers
+                  ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict], list[dict]]:
+    """Render the library part; use a namePrefix when it alone gives every object Helm's name.
+
+    Returns the pairs, the unused library objects and the unplaced Helm objects (all with the
+    literals' values), and the library objects as rendered (with the markers).
+    """
     if _prefix_may_do(targets, fullname):
         overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
-        pairs, unused, unplaced = pair(_render_library(staging, overlay, build), targets, fullname, fullname)
+        marked = _render_library(staging, overlay, build, cache, markers)
+        pairs, unused, unplaced = pair(markers.restore(marked), targets, fullname, fullname)
         if not unplaced and all(_key(lib) == _key(t) for lib, t in pairs):
-            return pairs, unused, unplaced
+            return pairs, unused, unplaced, marked
     overlay.name_prefix = None
-    return pair(_render_library(staging, overlay, build), targets, fullname, LIBRARY_STEM)
+    marked = _render_library(staging, overlay, build, cache, markers)
+    return (*pair(markers.restore(marked), targets, fullname, LIBRARY_STEM), marked)
 
 
-def _render_library(staging: Path, overlay: ov.Overlay, build: Build) -> list[dict]:
-    """Render the overlay so far. Should the library refuse this combination, fall back in
-    steps (literals, then optional components) and let patches carry the values instead."""
+def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None,
+                    markers: Markers) -> list[dict]:
+    """Render the overlay so far, with the markers for literals. Should the library refuse
+    this combination, fall back in steps (literals, then optional components) and let patches
+    carry the values instead."""
     plan = overlay.plan
     fallbacks = [
         ("literals", lambda: bool(plan.literals), lambda: setattr(plan, "literals", {})),
@@ -114,18 +176,37 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build) -> list[di
          lambda: setattr(plan, "components", [LAST_COMPONENT])),
     ]
     while True:
-        ov.write(overlay, staging)
+        values = plan.literals
+        plan.literals = {name: markers.marked[name] for name in values}
         try:
-            return _objects(build(staging))
+            text = _cached_build(staging, overlay, build, cache)
         except CommandFailed as failure:
+            plan.literals = values
             step = next((f for f in fallbacks if f[1]()), None)
             if step is None:
                 raise
             fallbacks.remove(step)
-            what = ", ".join(plan.literals) if step[0] == "literals" else ", ".join(plan.components)
+            what = ", ".join(values) if step[0] == "literals" else ", ".join(plan.components)
             plan.warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "
                                  "patches carry these values instead")
             step[2]()
+            continue
+        plan.literals = values
+        return _objects(text)
+
+
+def _cached_build(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None) -> str:
+    """Render the overlay so far (no patches or objects yet), or take the render from ``cache``."""
+    key = cache.key(overlay.kustomization()) if cache is not None else None
+    if key is not None:
+        text = cache.get(key)
+        if text is not None:
+            return text
+    ov.write(overlay, staging)
+    text = build(staging)
+    if key is not None:
+        cache.put(key, text)
+    return text
 
 
 def _prefix_may_do(targets: list[dict], fullname: str) -> bool:

@@ -215,12 +215,25 @@ def _kubectl_versions(path: str) -> tuple[Version, Version]:
 
 @lru_cache(maxsize=None)
 def _probe(path: str, args: tuple[str, ...], name: str) -> str:
-    """Run a version probe once per program per process."""
+    """Run a version probe once per program per process, and once per program build (on-disk cache)."""
+    from migrate import cache
+
     try:
-        return run([path, *args], timeout=PROBE_TIMEOUT)
+        key = cache.digest(cache.program_identity(path), args)
+    except OSError:
+        key = None
+    if key is not None:
+        known = cache.read("probes", key)
+        if known is not None:
+            return known
+    try:
+        text = run([path, *args], timeout=PROBE_TIMEOUT)
     except ToolError as exc:
         reason = str(exc).removesuffix(f": {HOW_TO_GET}")
         raise ToolError(f"{name} at {path} does not work ({reason}): {HOW_TO_GET}") from exc
+    if key is not None:
+        cache.write("probes", key, text)
+    return text
 
 
 def clear_cache() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from migrate import tools
+from migrate.cache import CACHE_ENV
 from migrate.cli import cli as cli_group
 from migrate.errors import ToolError
 
@@ -36,7 +37,16 @@ def helm_bin() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _real_tools(kustomize_bin: str, helm_bin: str) -> None:
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache directory of this session's own, so that no earlier run's entries take part."""
+    directory = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(directory))
+        yield directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_tools(render_cache: Path, kustomize_bin: str, helm_bin: str) -> None:
     """Resolve both tools before any test runs, so that a missing one stops the session loudly."""
 
 

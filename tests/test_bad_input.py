@@ -28,6 +28,7 @@ import yaml
 from conftest import DATA, ROOT
 from migrate import overlay as overlay_module
 from migrate import tools
+from migrate.cache import CACHE_ENV
 
 VALID = "decode:\n  replicas: 2\n"
 PREFIX = "helm-to-kustomize: error: "
@@ -413,6 +414,7 @@ def _run_with_existing_output(cli, tmp_path, *args, blank_line_ok=False):
 
 @pytest.mark.parametrize("n", [1, 2])
 def test_write_fails_on_the_nth_call(cli, tmp_path, monkeypatch, n):
+    monkeypatch.setenv(CACHE_ENV, "off")  # the library part is written too, not taken from the cache
     failing, calls = _fail_on(n, overlay_module.write, OSError(28, "No space left on device"))
     monkeypatch.setattr(overlay_module, "write", failing)
     result = _run_with_existing_output(cli, tmp_path)
@@ -449,6 +451,7 @@ def test_final_rename_fails(cli, tmp_path, monkeypatch, which):
 
 
 def test_interrupt_mid_migration(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, "off")  # two writes: the library part, then the whole overlay
     failing, _ = _fail_on(2, overlay_module.write, KeyboardInterrupt())
     monkeypatch.setattr(overlay_module, "write", failing)
     assert _run_with_existing_output(cli, tmp_path, blank_line_ok=True).exit_code == 1  # "aborted"

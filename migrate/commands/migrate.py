@@ -9,13 +9,17 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migrate import __version__, library
 from migrate import overlay as ov
 from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError, ToolError
 from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan
-from migrate.resources import CHART, chart_defaults_path, supported_chart_versions
+
+if TYPE_CHECKING:
+    from migrate.cache import RenderCache
+from migrate.resources import CHART, chart_defaults_path, data_dir, supported_chart_versions
 from migrate.yamlio import load_helm
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -92,7 +96,8 @@ def migrate(opts: MigrateOptions) -> Outcome:
         overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
         kustomize = opts.tools.kustomize
         fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
-                         lambda d: tools.kustomize_build(d, kustomize))
+                         lambda d: tools.kustomize_build(d, kustomize),
+                         render_cache(kustomize, checkout or data_dir("kustomize")))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)
         outcome.verification = _verify(opts, staging, release, fitted.rendered)
         ov.commit(staging, opts.output)
@@ -107,6 +112,16 @@ def migrate(opts: MigrateOptions) -> Outcome:
         ov.discard(staging, created)
         raise
     return outcome
+
+
+def render_cache(kustomize: str | None, library_root: Path) -> RenderCache | None:
+    """The cache of library renders for this Kustomize program and library, if the cache is on."""
+    from migrate import cache, tools
+
+    if cache.cache_dir() is None:
+        return None
+    tool = tools.find_kustomize(kustomize)
+    return cache.RenderCache(cache.program_identity(tool.path), tool.version, cache.tree_digest(library_root))
 
 
 def check_values_size(path: Path) -> None:

@@ -1,0 +1,159 @@
+"""The on-disk cache (library renders, version probes) and the literal markers that make a
+library render independent of the release's literal values."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from migrate import cache, tools
+from migrate.fit import Markers
+
+CASE = FIXTURES / "pd-disaggregation"
+
+
+def _logging_kubectl(tmp_path: Path, kustomize_bin: str) -> tuple[Path, Path]:
+    """A kubectl that logs each call, then runs the real one."""
+    log = tmp_path / "calls.log"
+    wrapper = tmp_path / "bin" / "kubectl"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec "{kustomize_bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def _builds(log: Path) -> int:
+    return log.read_text().split().count("kustomize") if log.exists() else 0
+
+
+def _migrate(cli, out: Path, *args) -> None:
+    result = cli(CASE / "values.yaml", "-o", out, "--release", "pd", "--namespace", "default",
+                 "--verify-against", CASE / "manifest.yaml", *args)
+    assert result.exit_code == 0, result.stderr
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _without_header(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The overlay's files, the kustomization without its comment header (it names -o DIR)."""
+    text = files["kustomization.yaml"].decode()
+    return {**files, "kustomization.yaml": "\n".join(l for l in text.splitlines() if not l.startswith("#")).encode()}
+
+
+def test_second_migration_takes_the_library_render_from_the_cache(cli, tmp_path, kustomize_bin, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    tools.clear_cache()
+    kubectl, log = _logging_kubectl(tmp_path, kustomize_bin)
+    _migrate(cli, tmp_path / "cold", "--kustomize", kubectl)
+    cold = _builds(log)
+    log.unlink()
+    _migrate(cli, tmp_path / "warm", "--kustomize", kubectl)
+    assert (cold, _builds(log)) == (2, 1)  # the library part, then the overlay; then the overlay only
+    assert "version" not in log.read_text()  # the version probe came from the cache too
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    _migrate(cli, tmp_path / "uncached", "--kustomize", kubectl)
+    expected = _without_header(_files(tmp_path / "uncached"))
+    assert _without_header(_files(tmp_path / "warm")) == expected == _without_header(_files(tmp_path / "cold"))
+
+
+def test_cache_off_writes_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    _migrate(cli, tmp_path / "out")
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_default_location_follows_xdg(tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache.cache_dir() == tmp_path / "helm-to-kustomize"
+
+
+def test_an_unusable_cache_never_fails_a_run(cli, tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocked))
+    tools.clear_cache()
+    _migrate(cli, tmp_path / "out")
+    assert blocked.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[: len(text) // 2].encode(),  # cut short: valid YAML, wrong objects
+    lambda text: text.encode()[:-3] + b"{[",  # not YAML
+    lambda text: b"\xff\xfe" + text.encode(),  # not UTF-8
+])
+def test_a_corrupt_entry_is_rendered_again(cli, tmp_path, monkeypatch, damage):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    _migrate(cli, tmp_path / "first")
+    for entry in (tmp_path / "cache" / "renders").iterdir():
+        entry.write_bytes(damage(entry.read_text()))
+    _migrate(cli, tmp_path / "second")
+    assert _without_header(_files(tmp_path / "second")) == _without_header(_files(tmp_path / "first"))
+
+
+def test_library_digest_changes_with_any_file(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: []\n")
+    before = cache.tree_digest(tmp_path)
+    cache.tree_digest.cache_clear()
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [a.yaml]\n")
+    assert cache.tree_digest(tmp_path) != before
+    cache.tree_digest.cache_clear()
+
+
+def test_a_replaced_program_is_probed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    helm = tmp_path / "helm"
+    helm.write_text('#!/bin/sh\necho "v3.15.0+gabc"\n')
+    helm.chmod(0o755)
+    tools.clear_cache()
+    assert tools.find_helm(str(helm)).version == "v3.15.0"
+    helm.write_text('#!/bin/sh\necho "v3.16.10+gabcdef"\n')
+    os.utime(helm, ns=(1, 1))
+    tools.clear_cache()
+    assert tools.find_helm(str(helm)).version == "v3.16.10"
+    tools.clear_cache()
+
+
+# --- markers ------------------------------------------------------------------------------------
+
+
+LITERALS = {"modelName": "meta-llama/Llama-3.1-8B", "modelUri": "hf://meta-llama/Llama-3.1-8B",
+            "modelSize": "20Gi", "modelLabel": "", "quote": 'a"b'}
+
+
+def test_markers_keep_every_delimiter_and_restore_the_values():
+    markers = Markers(LITERALS)
+    for name, value in LITERALS.items():
+        marked = markers.marked[name]
+        assert [c for c in marked if not c.isalnum()] == [c for c in value if not c.isalnum()] or not value
+        assert markers.restore(marked) == value
+    # a replacement may copy one part of a split value: each part restores on its own
+    assert markers.restore(markers.marked["modelName"].split("/")[0]) == "meta-llama"
+    assert markers.restore(markers.marked["modelUri"].split("://")[1]) == "meta-llama/Llama-3.1-8B"
+
+
+def test_markers_restore_inside_parsed_objects_only_their_own_tokens():
+    markers = Markers({"modelName": "org/model"})
+    rendered = {"spec": {"args": ["--served-model-name", markers.marked["modelName"]], "other": "h2k9m9x"},
+                "n": 3}
+    assert markers.restore(rendered) == {"spec": {"args": ["--served-model-name", "org/model"], "other": "h2k9m9x"},
+                                         "n": 3}
+
+
+@pytest.mark.parametrize("survivors, live", [
+    ([], set()),
+    (["modelName"], {"modelName"}),
+    (["modelName", "modelSize"], {"modelName", "modelSize"}),
+])
+def test_live_literals_are_those_whose_tokens_survive(survivors, live):
+    markers = Markers(LITERALS)
+    objects = [{"kind": "Deployment", "data": [markers.marked[name] for name in survivors], "x": "plain"}]
+    assert markers.live(json.loads(json.dumps(objects))) == live

@@ -1,7 +1,9 @@
 """Compare the Helm side with the Kustomize side, object by object.
 
 Objects are matched by kind and name, normalised (see :mod:`migrate.normalise`),
-and diffed with DeepDiff. Paths are JSON pointers into the normalised object.
+and diffed leaf by leaf: mappings key by key, lists index by index, scalars by
+type and value (``1``, ``1.0``, ``"1"`` and ``true`` all differ). Paths are JSON
+pointers into the normalised object.
 """
 
 from __future__ import annotations
@@ -10,9 +12,6 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
 
 from migrate.manifests import ObjectKey, Objects, object_id
 from migrate.normalise import RULES, check_rules, normalise
@@ -118,18 +117,30 @@ def _compare_one(
 
 def diff_objects(helm: Any, kustomize: Any) -> tuple[Difference, ...]:
     """Every difference between two normalised objects, sorted by path."""
-    tree = DeepDiff(helm, kustomize, view="tree", threshold_to_diff_deeper=0)
-    found = [_difference(level) for levels in tree.values() for level in levels]
+    found: list[Difference] = []
+    _walk(helm, kustomize, [], found)
     return tuple(sorted(found, key=lambda d: _pointer_sort_key(d.path)))
 
 
-def _difference(level: Any) -> Difference:
-    path = json_pointer(level.path(output_format="list"))
-    if isinstance(level.t2, NotPresent):
-        return Difference(path, Change.ONLY_HELM, helm=level.t1)
-    if isinstance(level.t1, NotPresent):
-        return Difference(path, Change.ONLY_KUSTOMIZE, kustomize=level.t2)
-    return Difference(path, Change.CHANGED, helm=level.t1, kustomize=level.t2)
+def _walk(helm: Any, kustomize: Any, path: list[Any], found: list[Difference]) -> None:
+    if isinstance(helm, dict) and isinstance(kustomize, dict):
+        for key, value in helm.items():
+            if key in kustomize:
+                _walk(value, kustomize[key], [*path, key], found)
+            else:
+                found.append(Difference(json_pointer([*path, key]), Change.ONLY_HELM, helm=value))
+        for key, value in kustomize.items():
+            if key not in helm:
+                found.append(Difference(json_pointer([*path, key]), Change.ONLY_KUSTOMIZE, kustomize=value))
+    elif isinstance(helm, list) and isinstance(kustomize, list):
+        for index, (a, b) in enumerate(zip(helm, kustomize)):
+            _walk(a, b, [*path, index], found)
+        for index in range(len(kustomize), len(helm)):
+            found.append(Difference(json_pointer([*path, index]), Change.ONLY_HELM, helm=helm[index]))
+        for index in range(len(helm), len(kustomize)):
+            found.append(Difference(json_pointer([*path, index]), Change.ONLY_KUSTOMIZE, kustomize=kustomize[index]))
+    elif type(helm) is not type(kustomize) or helm != kustomize:
+        found.append(Difference(json_pointer(path), Change.CHANGED, helm=helm, kustomize=kustomize))
 
 
 def json_pointer(parts: Iterable[Any]) -> str:

@@ -284,3 +284,34 @@ def test_unknown_option_is_usage_error(cli, tmp_path: Path) -> None:
 def test_version(cli) -> None:
     result = cli("--version")
     assert (result.exit_code, result.stdout) == (0, f"helm-to-kustomize {__version__}\n")
+
+
+# --- the object differ ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("helm, kustomize, expected", [
+    ({"a": 1}, {"a": 1}, []),
+    ({"a": 1}, {"a": 1.0}, [("/a", "changed", 1, 1.0)]),
+    ({"a": 1}, {"a": True}, [("/a", "changed", 1, True)]),
+    ({"a": "1"}, {"a": 1}, [("/a", "changed", "1", 1)]),
+    ({"a": None}, {"a": {}}, [("/a", "changed", None, {})]),
+    ({"a": {"b/c": 1, "d": 2}}, {"a": {"d": 2, "e~": 3}},
+     [("/a/b~1c", "only-in-helm", 1, None), ("/a/e~0", "only-in-kustomize", None, 3)]),
+    ({"l": [1, 2, 3]}, {"l": [1, 5]}, [("/l/1", "changed", 2, 5), ("/l/2", "only-in-helm", 3, None)]),
+    ({"l": [{"n": "x"}]}, {"l": [{"n": "y"}, "z"]},
+     [("/l/0/n", "changed", "x", "y"), ("/l/1", "only-in-kustomize", None, "z")]),
+    ({"l": []}, {"l": {}}, [("/l", "changed", [], {})]),
+])
+def test_differ_reports_each_leaf_with_its_pointer(helm, kustomize, expected):
+    from migrate.compare import diff_objects
+
+    found = [(d.path, d.change.value, d.helm, d.kustomize) for d in diff_objects(helm, kustomize)]
+    assert found == expected
+    assert all(type(a[2]) is type(b[2]) and type(a[3]) is type(b[3]) for a, b in zip(found, expected))
+
+
+def test_differ_sorts_list_indexes_numerically():
+    from migrate.compare import diff_objects
+
+    paths = [d.path for d in diff_objects({"l": list(range(12))}, {"l": [-1] * 12})]
+    assert paths == [f"/l/{i}" for i in range(12)]

@@ -13,7 +13,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from migrate.errors import InputError
@@ -113,11 +112,7 @@ def load_table(version: str) -> Table:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
-    schema = json.loads((data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(raw))
-    if error is not None:
-        key = ".".join(str(p) for p in error.absolute_path) or "(top)"
-        raise InputError(f"invalid mapping table: {error.message}", file=str(path), key=key)
+    _check_schema(raw, path)
     table = Table(
         chart=raw["chart"],
         version=raw["version"],
@@ -257,3 +252,21 @@ def holds(condition: dict, values: dict) -> bool:
     if kind == "any":
         return any(holds(c, values) for c in arg)
     raise InputError(f"unknown condition {kind!r} in the mapping table")
+
+
+def _check_schema(raw: Any, path: Path) -> None:
+    """Validate the table against schemas/mapping.schema.json; a table once found valid is
+    remembered (by the digest of table and schema) in the on-disk cache."""
+    from migrate import cache
+
+    schema_text = (data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8")
+    key = cache.digest("mapping-table", schema_text, raw)
+    if cache.read("validated", key) == "valid":
+        return
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(json.loads(schema_text)).iter_errors(raw))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "(top)"
+        raise InputError(f"invalid mapping table: {error.message}", file=str(path), key=key)
+    cache.write("validated", key, "valid")

@@ -6,13 +6,16 @@ import copy
 import json
 import math
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from migrate import resources
 from migrate.errors import InputError
+from migrate.schema import quick_check
 from migrate.yamlio import YamlError, load_helm
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _HEADERS = ("USER-SUPPLIED VALUES:", "COMPUTED VALUES:")
 # Helm keeps a release's values in a Secret of at most 1 MiB: anything larger is not
@@ -129,8 +132,15 @@ def _dotted(path: Any) -> str:
 
 
 def validate(effective: dict[str, Any], version: str, file: str | None = None) -> None:
-    """Check effective values against the chart's JSON schema, as Helm does before rendering."""
-    schema = json.loads(resources.chart_schema_path(version).read_text(encoding="utf-8"))
+    """Check effective values against the chart's JSON schema, as Helm does before rendering.
+
+    A quick check passes nearly every values file; ``jsonschema`` has the last word otherwise.
+    """
+    schema = _schema(version)
+    if quick_check(schema, effective):
+        return
+    import jsonschema
+
     validator_class = jsonschema.validators.validator_for(schema)
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(effective), key=lambda e: (list(map(str, e.absolute_path)), e.message))
@@ -142,6 +152,11 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
             file=file,
             key=_error_key(first),
         )
+
+
+@lru_cache(maxsize=4)
+def _schema(version: str) -> dict[str, Any]:
+    return json.loads(resources.chart_schema_path(version).read_text(encoding="utf-8"))
 
 
 def _error_key(error: jsonschema.ValidationError) -> str:

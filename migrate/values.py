@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from migrate import resources
 from migrate.errors import InputError
 from migrate.schema import quick_check
-from migrate.yamlio import YamlError, load_helm
+from migrate.yamlio import YamlError, load_helm, load_shipped
 
 if TYPE_CHECKING:
     import jsonschema
@@ -172,7 +172,12 @@ def _error_key(error: jsonschema.ValidationError) -> str:
 
 def load_defaults(version: str) -> dict[str, Any]:
     """The chart's default values for a chart version."""
-    defaults = load_helm(resources.chart_defaults_path(version).read_text(encoding="utf-8"))
+    return copy.deepcopy(_defaults(version))
+
+
+@lru_cache(maxsize=4)
+def _defaults(version: str) -> dict[str, Any]:
+    defaults = load_shipped(resources.chart_defaults_path(version).read_text(encoding="utf-8"))
     return defaults if isinstance(defaults, dict) else {}
 
 

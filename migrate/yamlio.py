@@ -216,6 +216,31 @@ def load_helm(text: str) -> Any:
         raise YamlError(_one_line(exc)) from None
 
 
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML without libyaml
+    _CParser = None
+
+
+if _CParser is not None:
+
+    class _HelmFastLoader(_CParser, _HelmConstructor, _HelmResolver):  # type: ignore[misc, valid-type]
+        """HelmLoader's rules on libyaml's parser, without the size limits: for the data the
+        tool ships (chart defaults, chart facts), never for a user's file."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _HelmConstructor.__init__(self)
+            _HelmResolver.__init__(self)
+
+
+def load_shipped(text: str) -> Any:
+    """Parse one YAML document of the tool's own data with Helm's rules (fast where libyaml is)."""
+    if _CParser is None:
+        return load_helm(text)
+    return yaml.load(text, Loader=_HelmFastLoader)  # noqa: S506 - a safe loader
+
+
 def _one_line(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -263,8 +288,22 @@ def _represent_str(dumper: HelmSafeDumper, data: str) -> yaml.ScalarNode:
 HelmSafeDumper.add_representer(str, _represent_str)
 
 
+if hasattr(yaml, "CSafeDumper"):
+
+    class _HelmFastDumper(yaml.CSafeDumper):  # type: ignore[misc, valid-type]
+        """HelmSafeDumper's resolvers and representers on libyaml's emitter (same text, faster)."""
+
+        yaml_implicit_resolvers = HelmSafeDumper.yaml_implicit_resolvers
+        yaml_representers = HelmSafeDumper.yaml_representers
+        ignore_aliases = HelmSafeDumper.ignore_aliases
+
+    _DUMPER: type = _HelmFastDumper
+else:  # PyYAML without libyaml
+    _DUMPER = HelmSafeDumper
+
+
 _DUMP_OPTIONS: dict[str, Any] = {
-    "Dumper": HelmSafeDumper,
+    "Dumper": _DUMPER,
     "sort_keys": False,
     "default_flow_style": False,
     "allow_unicode": True,

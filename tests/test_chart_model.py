@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -898,3 +899,45 @@ def test_model_arg_is_set_for_image_default_from_the_command_on(command: str, va
     )
     container = pod(objects(user))["containers"][0]
     assert [container["workingDir"], container["env"][0]["value"], container["ports"][0]["name"]] == ["w" + values[0], values[1], "p" + values[2]]
+
+
+# --- the fast manifest parser ------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from strategies import chart_values  # noqa: E402
+
+render_module = importlib.import_module("migrate.chart.render")  # the package's `render` is a function
+
+_ODD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+def _both_parsers(doc: str) -> tuple[Any, Any]:
+    """What libyaml and PyYAML's own parser make of a document (an exception class when refused)."""
+    out = []
+    for loader in (render_module._FastManifestLoader, render_module.ManifestLoader):
+        try:
+            out.append(yaml.load(doc + "\n", Loader=loader))  # noqa: S506 - safe loaders
+        except yaml.YAMLError as exc:
+            out.append(type(exc))
+    return out[0], out[1]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=chart_values(), odd=st.lists(_ODD_TEXT, min_size=3, max_size=3))
+def test_fast_parser_reads_rendered_documents_as_pyyaml_does(values, odd):
+    """Where PyYAML reads a rendered document, libyaml reads the same data; where PyYAML
+    refuses it, so does libyaml (its refusal falls back to PyYAML, which decides)."""
+    values = dict(values)
+    values.setdefault("decode", {}).setdefault("extraConfig", {})["hostname"] = odd[0]
+    values["modelArtifacts"] = {**values.get("modelArtifacts", {}), "name": odd[1]}
+    values.setdefault("prefill", {}).setdefault("podAnnotations", {})["a"] = odd[2]
+    effective = merge_defaults(load_helm(chart_defaults_path("v0.4.12").read_text()), values)
+    for _, text in render_module.render_texts(effective, "rel", "ns"):
+        for doc in render_module.split_documents(text):
+            fast, exact = _both_parsers(doc)
+            if isinstance(exact, type):
+                assert isinstance(fast, type), f"libyaml reads what PyYAML refuses:\n{doc}"
+            elif not isinstance(fast, type):
+                assert fast == exact

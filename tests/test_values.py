@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrate.errors import InputError
 from migrate.values import effective_values, load_user_values, merge_defaults, validate
 from migrate.yamlio import dump, load_helm
+
+MAPPINGS = Path(__file__).resolve().parent.parent / "mappings" / "llm-d-modelservice" / "v0.4.12"
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "llm-d-modelservice" / "v0.4.12"
 
@@ -184,3 +189,36 @@ def test_yaml_errors_give_the_file_line(tmp_path: Path) -> None:
     path = write(tmp_path, "USER-SUPPLIED VALUES:\na: 1\nb: [1\n")
     with pytest.raises(InputError, match=r"line 4"):
         load_user_values(path)
+
+
+@pytest.mark.parametrize("path", [
+    MAPPINGS / "values.yaml",
+    MAPPINGS / "chart-facts.yaml",
+], ids=lambda p: p.name)
+def test_shipped_data_reads_the_same_with_the_fast_loader(path: Path) -> None:
+    from migrate.yamlio import load_shipped
+
+    text = path.read_text(encoding="utf-8")
+    fast, exact = load_shipped(text), load_helm(text)
+    assert fast == exact and json.dumps(fast) == json.dumps(exact)  # same types and key order too
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+            | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
+            | st.sampled_from(["yes", "off", "0x1F", "1e5", "~", "- a", "a: b", "#c", "'q'", "\"", "a\nb\n", " x", "\t"]))
+_DATA = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(_DATA, max_size=3) | st.dictionaries(st.text(max_size=6), _DATA, max_size=4))
+def test_fast_dumper_writes_what_the_pure_python_dumper_writes(data: Any) -> None:
+    """libyaml's emitter, given the same resolvers, writes text that PyYAML and Helm's rules
+    read exactly as they read the pure-Python emitter's (the text itself may differ in form,
+    e.g. ``'': x`` for ``? ''\n: x``)."""
+    from migrate import yamlio
+
+    slow = yaml.dump(data, **{**yamlio._DUMP_OPTIONS, "Dumper": yamlio.HelmSafeDumper})
+    fast = dump(data)
+    assert yaml.safe_load(fast) == yaml.safe_load(slow)
+    assert load_helm(fast) == load_helm(slow)

@@ -14,7 +14,7 @@ from migrate.chart.gotmpl import GoInt, field
 from migrate.chart.goyaml import to_yaml
 from migrate.chart.tpl import render_tpl
 from migrate.resources import data_dir
-from migrate.yamlio import load_helm
+from migrate.yamlio import load_shipped
 
 KUBE_VERSION = "v1.32.0"
 
@@ -43,7 +43,7 @@ def chart_context() -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def _chart_facts() -> dict[str, Any]:
     path = data_dir("mappings") / names.CHART_NAME / names.CHART_VERSION / "chart-facts.yaml"
-    facts = load_helm(path.read_text(encoding="utf-8"))
+    facts = load_shipped(path.read_text(encoding="utf-8"))
     return facts if isinstance(facts, dict) else {}
 
 

@@ -125,11 +125,36 @@ ManifestLoader.add_constructor("tag:yaml.org,2002:value", _plain_text)
 ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
 
 
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML without libyaml
+    _CParser = None
+
+if _CParser is not None:
+
+    class _FastManifestLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc, valid-type]
+        """ManifestLoader's rules on libyaml's parser."""
+
+        yaml_constructors = ManifestLoader.yaml_constructors
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
 def _parse(doc: str, template: str) -> Any:
     """Parse one document as it appears in Helm's output, which ends it with a newline (so a
-    block scalar at the very end keeps its line break)."""
+    block scalar at the very end keeps its line break). libyaml parses; a document it refuses
+    is parsed again by PyYAML's own parser, which has the last word and the message."""
+    text = doc + "\n"
+    if _CParser is not None:
+        try:
+            return yaml.load(text, Loader=_FastManifestLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            pass
     try:
-        return yaml.load(doc + "\n", Loader=ManifestLoader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=ManifestLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ChartRefusal(

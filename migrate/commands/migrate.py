@@ -19,8 +19,7 @@ from migrate.plan import Plan, make_plan
 
 if TYPE_CHECKING:
     from migrate.cache import RenderCache
-from migrate.resources import CHART, chart_defaults_path, data_dir, supported_chart_versions
-from migrate.yamlio import load_helm
+from migrate.resources import CHART, data_dir, supported_chart_versions
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _RELEASE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # what Helm accepts: a DNS subdomain
@@ -68,7 +67,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
     check_inputs_outside(opts)
     check_values_size(opts.values)
     user = values.load_user_values(opts.values)
-    defaults = load_helm(chart_defaults_path(version).read_text(encoding="utf-8")) or {}
+    defaults = values.load_defaults(version)
     effective = values.merge_defaults(defaults, user)
     values.validate(effective, version, str(opts.values))
     namespace = opts.namespace or "default"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,7 @@ def write(section: str, key: str, text: str) -> None:
     if directory is None:
         return
     target = directory / section / key
-    temporary = target.with_name(f".{key}.{secrets.token_hex(4)}.tmp")
+    temporary = target.with_name(f".{key}.{os.urandom(4).hex()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(text, encoding="utf-8")

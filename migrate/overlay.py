@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +149,7 @@ def _remove_created(directory: Path, created: Path | None) -> None:
 def fresh_dir(parent: Path, prefix: str, suffix: str) -> Path:
     """A new empty directory with a random name (``mkdir`` honours the umask; mkdtemp gives 0700)."""
     for _ in range(100):
-        path = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        path = parent / f"{prefix}{os.urandom(4).hex()}{suffix}"
         try:
             path.mkdir()
         except FileExistsError:

@@ -7,9 +7,11 @@ import re
 import shlex
 import stat
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migrate import __version__, library
 from migrate import overlay as ov
@@ -19,6 +21,7 @@ from migrate.plan import Plan, make_plan
 
 if TYPE_CHECKING:
     from migrate.cache import RenderCache
+    from migrate.manifests import Objects
 from migrate.resources import CHART, data_dir, supported_chart_versions
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -92,13 +95,14 @@ def migrate(opts: MigrateOptions) -> Outcome:
             ref = library.COPY_NAME
         else:
             ref = library.reference(opts.output, checkout)
+        helm_side = _start_helm_side(opts, staging, release)
         overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
         kustomize = opts.tools.kustomize
         fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
                          lambda d: tools.kustomize_build(d, kustomize),
                          render_cache(kustomize, checkout or data_dir("kustomize")))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)
-        outcome.verification = _verify(opts, staging, release, fitted.rendered)
+        outcome.verification = _verify(opts, helm_side, fitted.rendered)
         ov.commit(staging, opts.output)
     except OSError as exc:
         ov.discard(staging, created)
@@ -177,20 +181,59 @@ def model_uri(effective: dict, release: str, namespace: str) -> str | None:
     return f"hf://{rendered.pop()}" if len(rendered) == 1 else None
 
 
-def _verify(opts: MigrateOptions, overlay_dir: Path, release: str, built: str) -> object | None:
-    """Verify the staged overlay (``built`` is its render) against ``--verify-against`` or
-    ``helm template`` of ``--chart``."""
+def _start_helm_side(opts: MigrateOptions, overlay_dir: Path, release: str) -> Background | None:
+    """Read and parse ``--verify-against``, or run ``helm template`` of ``--chart``, in the
+    background while the overlay is fitted (the Kustomize renders leave the CPU free)."""
     if not opts.verify_against and not opts.chart:
         return None
     from migrate.commands import verify
+    from migrate.manifests import parse_manifest
     from migrate.options import VerifyOptions
 
     side = VerifyOptions(overlay=overlay_dir, manifest=opts.verify_against, chart=opts.chart,
                          values=opts.values if opts.chart else None, release=release,
                          namespace=opts.namespace, tools=opts.tools)
-    helm_text, source = verify.helm_side(side)
+
+    def parsed() -> tuple[Objects, str]:
+        text, source = verify.helm_side(side)
+        return parse_manifest(text, source=source), source
+
+    return Background(parsed)
+
+
+def _verify(opts: MigrateOptions, helm_side: Background | None, built: str) -> object | None:
+    """Verify the staged overlay (``built`` is its render) against the Helm side."""
+    if helm_side is None:
+        return None
+    from migrate.compare import compare
+    from migrate.manifests import parse_manifest
+
+    helm, _ = helm_side.result()
     # Helm renders into "default" when no namespace is given, and so does the chart model.
-    return verify.verify_objects(helm_text, built, opts.namespace or "default", helm_source=source)
+    return compare(helm, parse_manifest(built, source="kustomize output"), opts.namespace or "default")
+
+
+class Background:
+    """A call run in a daemon thread; :meth:`result` waits and returns it or raises its error."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="helm-side", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def chart_version(requested: str | None) -> str:

@@ -11,7 +11,6 @@ from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
 from migrate.manifests import parse_manifest
 from migrate.normalise import RULES
 from migrate.options import VerifyOptions
-from migrate.reporters import get_reporter
 from migrate.tools import helm_template, kustomize_build
 
 
@@ -78,6 +77,8 @@ def _read(path: Path) -> str:
 
 def write_reports(result: Result, fmt: str, report: Path | None, *, color: bool = False) -> None:
     """With ``report``, the chosen format goes to the file and text to stdout; else the format to stdout."""
+    from migrate.reporters import get_reporter
+
     if report is not None:
         _write(report, get_reporter(fmt).render(result))
         fmt = "text"

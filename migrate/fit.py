@@ -166,22 +166,27 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
 
 def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None,
                     markers: Markers) -> list[dict]:
-    """Render the overlay so far, with the markers for literals. Should the library refuse
-    this combination, fall back in steps (literals, then optional components) and let patches
-    carry the values instead."""
+    """Render the overlay so far, with the markers for literals. The namePrefix and namespace
+    are rendered as tokens too and put back here, so that one cached render serves every
+    release on the same building blocks. Should the library refuse this combination, fall back
+    in steps (literals, then optional components) and let patches carry the values instead."""
     plan = overlay.plan
     fallbacks = [
         ("literals", lambda: bool(plan.literals), lambda: setattr(plan, "literals", {})),
         ("components", lambda: plan.components != [LAST_COMPONENT],
          lambda: setattr(plan, "components", [LAST_COMPONENT])),
     ]
+    prefix, namespace = overlay.name_prefix, plan.namespace
+    context = {PREFIX_TOKEN: prefix or "", NAMESPACE_TOKEN: namespace or ""}
     while True:
         values = plan.literals
         plan.literals = {name: markers.marked[name] for name in values}
+        overlay.name_prefix = PREFIX_TOKEN if prefix else None
+        plan.namespace = NAMESPACE_TOKEN if namespace else None
         try:
             text = _cached_build(staging, overlay, build, cache)
         except CommandFailed as failure:
-            plan.literals = values
+            plan.literals, overlay.name_prefix, plan.namespace = values, prefix, namespace
             step = next((f for f in fallbacks if f[1]()), None)
             if step is None:
                 raise
@@ -191,8 +196,24 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
                                  "patches carry these values instead")
             step[2]()
             continue
-        plan.literals = values
-        return _objects(text)
+        plan.literals, overlay.name_prefix, plan.namespace = values, prefix, namespace
+        return _substituted(_objects(text), context)
+
+
+PREFIX_TOKEN = "h2kprefixx"
+NAMESPACE_TOKEN = "h2knamespacex"
+_CONTEXT = re.compile(f"{PREFIX_TOKEN}|{NAMESPACE_TOKEN}")
+
+
+def _substituted(value: Any, context: dict[str, str]) -> Any:
+    """``value`` with the namePrefix and namespace tokens replaced by what they stand for."""
+    if isinstance(value, str):
+        return _CONTEXT.sub(lambda m: context[m.group()], value) if "h2k" in value else value
+    if isinstance(value, dict):
+        return {_substituted(k, context): _substituted(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, context) for v in value]
+    return value
 
 
 def _cached_build(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None) -> str:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import FIXTURES
 from migrate import cache, tools
@@ -157,3 +158,23 @@ def test_live_literals_are_those_whose_tokens_survive(survivors, live):
     markers = Markers(LITERALS)
     objects = [{"kind": "Deployment", "data": [markers.marked[name] for name in survivors], "x": "plain"}]
     assert markers.live(json.loads(json.dumps(objects))) == live
+
+
+def test_releases_on_the_same_building_blocks_share_one_library_render(cli, tmp_path, kustomize_bin, monkeypatch):
+    """namePrefix and namespace are rendered as tokens, so another release in another namespace
+    takes the library render from the cache, and still gets its own names and namespace."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    kubectl, log = _logging_kubectl(tmp_path, kustomize_bin)
+    calls = []
+    for release, namespace in (("first", "team-a"), ("second", "team-b")):
+        out = tmp_path / release
+        result = cli(CASE / "values.yaml", "-o", out, "--release", release, "--namespace", namespace,
+                     "--kustomize", kubectl)
+        assert result.exit_code == 0, result.stderr
+        calls.append(_builds(log))
+        built = list(yaml.safe_load_all(tools.kustomize_build(out, kustomize_bin)))
+        assert {o["metadata"]["name"] for o in built} >= {f"{release}-llm-d-modelservice-decode",
+                                                          f"{release}-llm-d-modelservice-prefill"}
+        assert {o["metadata"].get("namespace") for o in built} == {namespace}
+        assert "h2k" not in yaml.safe_dump_all(built)
+    assert calls == [2, 3]  # the second release: its overlay only

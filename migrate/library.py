@@ -1,14 +1,16 @@
 """Where the generated overlay finds the Kustomize library.
 
 Inside a checkout of the library the overlay references it where it is;
-elsewhere the tool copies the library's building blocks into the overlay
-(``library/``) so that ``kubectl kustomize DIR`` works on its own.
+elsewhere the tool copies the building blocks the overlay uses (base, its
+accelerator, its components) into the overlay (``library/``) so that
+``kubectl kustomize DIR`` works on its own.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from migrate.resources import data_dir
@@ -35,9 +37,48 @@ def reference(output: Path, library_root: Path) -> str:
     return Path(os.path.relpath(library_root, output.resolve())).as_posix()
 
 
-def copy_into(staging: Path) -> None:
-    """Copy the packaged library's building blocks into ``staging/library``."""
-    copy_blocks(staging / COPY_NAME)
+def used_blocks(accelerator: str, components: Iterable[str]) -> list[str]:
+    """The library folders an overlay on ``accelerator`` with ``components`` builds from."""
+    return ["base", f"accelerators/{accelerator}", *(f"components/{c}" for c in components)]
+
+
+def copy_used(target: Path, blocks: Iterable[str]) -> None:
+    """Copy the packaged library's ``blocks`` (and the READMEs above them) into ``target``;
+    blocks already there are kept. :func:`prune` removes the ones no longer used."""
+    source = data_dir("kustomize")
+    for block in blocks:
+        if (target / block).is_dir():
+            continue
+        shutil.copytree(source / block, target / block)
+        parts = Path(block).parts
+        for depth in range(1, len(parts)):  # the top README is USED_NOTE
+            readme = Path(*parts[:depth], "README.md")
+            if (source / readme).is_file() and not (target / readme).exists():
+                shutil.copyfile(source / readme, target / readme)
+    if not (target / USED_README).exists():
+        (target / USED_README).write_text(USED_NOTE, encoding="utf-8")
+
+
+def prune(target: Path, blocks: Iterable[str]) -> None:
+    """Remove copied blocks that are not in ``blocks`` (a fallback dropped a component)."""
+    keep = {Path(b) for b in blocks}
+    for group in ("accelerators", "components"):
+        for path in sorted((target / group).rglob("kustomization.yaml"), reverse=True):
+            block = path.parent.relative_to(target)
+            if not any(block == k or block in k.parents or k in block.parents for k in keep):
+                shutil.rmtree(path.parent)
+
+
+USED_README = "README.md"
+USED_NOTE = """# Library building blocks of this overlay
+
+The building blocks of the llm-d-modelservice Kustomize library that this
+overlay uses: `base/`, its accelerator and its components. Each folder's
+README describes it. The whole library (every accelerator and component) is
+the `kustomize/` folder of helm-to-kustomize; to switch accelerator or add a
+component, change the Helm values and migrate again, or copy the block from
+there.
+"""
 
 
 def copy_blocks(target: Path) -> None:

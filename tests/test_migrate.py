@@ -29,7 +29,37 @@ def test_every_fixture_migrates_to_an_equivalent_overlay(cli, tmp_path, case):
                  "--namespace", case["namespace"], "--verify-against", FIXTURES / case["name"] / "manifest.yaml")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "verify: equivalent" in result.stdout
-    assert (out / "library" / "base" / "kustomization.yaml").is_file()
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    used = {str(Path(ref).relative_to("library")) for ref in kustomization["resources"] + kustomization["components"]
+            if ref.startswith("library/")}
+    copied = {str(p.parent.relative_to(out / "library")) for p in (out / "library").rglob("kustomization.yaml")}
+    assert used <= copied and "base" in copied
+    # nothing else: each copied block is used, or inside or above a used one (components/dra/nvidia)
+    assert all(c == "base" or any(c == u or c.startswith(u + "/") or u.startswith(c + "/") for u in used)
+               for c in copied)
+
+
+def test_the_copied_library_holds_only_the_blocks_used(cli, tmp_path):
+    out = tmp_path / "pd"
+    result = cli(FIXTURES / "pd-disaggregation" / "values.yaml", "-o", out, "--release", "pd")
+    assert result.exit_code == 0, result.stderr
+    blocks = sorted(str(p.parent.relative_to(out / "library")) for p in (out / "library").rglob("kustomization.yaml"))
+    assert blocks == ["accelerators/nvidia", "base", "components/model-config", "components/prefill-disaggregation",
+                      "components/routing-proxy"]
+    assert "migrate again" in (out / "library" / "README.md").read_text()
+    assert (out / "library" / "components" / "routing-proxy" / "README.md").is_file()
+    moved = tmp_path / "elsewhere" / "pd"
+    shutil.copytree(out, moved)  # self-contained: builds the same anywhere
+    assert tools.kustomize_build(moved) == tools.kustomize_build(out)
+
+
+def test_prune_removes_blocks_a_fallback_no_longer_uses(tmp_path):
+    from migrate import library
+
+    library.copy_used(tmp_path, library.used_blocks("nvidia", ["routing-proxy", "dra/amd", "model-config"]))
+    library.prune(tmp_path, library.used_blocks("nvidia", ["dra/amd", "model-config"]))
+    blocks = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("kustomization.yaml"))
+    assert blocks == ["accelerators/nvidia", "base", "components/dra/amd", "components/model-config"]
 
 
 def test_release_defaults_to_the_directory_name(cli, tmp_path):

@@ -90,17 +90,21 @@ def migrate(opts: MigrateOptions) -> Outcome:
     staging = ov.staging_dir(opts.output)
     try:
         checkout = library.find_checkout(opts.output.absolute())
-        if checkout is None:
-            library.copy_into(staging)
-            ref = library.COPY_NAME
-        else:
-            ref = library.reference(opts.output, checkout)
+        copy = staging / library.COPY_NAME if checkout is None else None
+        ref = library.COPY_NAME if checkout is None else library.reference(opts.output, checkout)
         helm_side = _start_helm_side(opts, staging, release)
         overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
         kustomize = opts.tools.kustomize
-        fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table,
-                         lambda d: tools.kustomize_build(d, kustomize),
+
+        def build(directory: Path) -> str:
+            if copy is not None:  # the blocks this render needs
+                library.copy_used(copy, library.used_blocks(plan.accelerator, plan.components))
+            return tools.kustomize_build(directory, kustomize)
+
+        fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table, build,
                          render_cache(kustomize, checkout or data_dir("kustomize")))
+        if copy is not None:
+            library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)
         outcome.verification = _verify(opts, helm_side, fitted.rendered)
         ov.commit(staging, opts.output)

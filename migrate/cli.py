@@ -17,11 +17,10 @@ from typing import Any
 
 import click
 
-from migrate import __version__
+from migrate import PROG, __version__
 from migrate.errors import MigrateError
 from migrate.options import MigrateOptions, ToolOptions, VerifyOptions
 
-PROG = "helm-to-kustomize"
 EXIT_BUG = 4
 DEFAULT_COMMAND = "migrate"
 # Kept in step with migrate.reporters.REPORTERS and migrate.normalise.RULES (tests check it);

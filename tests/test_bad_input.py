@@ -468,7 +468,7 @@ def test_sigterm_leaves_no_staging_directory(tmp_path):
     slow = fake_tool(tmp_path, "kustomize", KUSTOMIZE_OK + "exec sleep 60\n")
     values = write_values(tmp_path, VALID)
     before = snapshot(tmp_path)
-    console_script = "import sys; from migrate.cli import main; sys.argv[0] = 'helm-to-kustomize'; main()"
+    console_script = "import sys; from migrate.__main__ import main; sys.argv[0] = 'helm-to-kustomize'; main()"
     proc = subprocess.Popen([sys.executable, "-c", console_script, values, "-o", out, "--force", "--kustomize", slow],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30

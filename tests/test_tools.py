@@ -178,3 +178,14 @@ def test_real_kustomize_build(tmp_path: Path) -> None:
 def test_build_of_missing_overlay_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="overlay directory not found"):
         tools.kustomize_build(tmp_path / "absent")
+
+
+def test_version_fast_path_prints_what_click_prints(cli):
+    """`--version` alone is answered before click loads; it must say what the click group says."""
+    import subprocess
+    import sys
+
+    fast = subprocess.run([sys.executable, "-m", "migrate", "--version"], capture_output=True, text=True, check=True)
+    assert fast.stdout == cli("--version").stdout
+    helped = subprocess.run([sys.executable, "-m", "migrate", "--help"], capture_output=True, text=True, check=True)
+    assert "Usage: helm-to-kustomize" in helped.stdout  # anything else goes to click

@@ -3,9 +3,10 @@
 A migration renders the library part (accelerator, components, literals as
 markers, namePrefix, namespace) before it writes any patch. That render depends
 only on the Kustomize program, the library's files and the kustomization, so it
-is kept under a digest of all three; a fleet of releases on the same building
-blocks, or a CI job that migrates the same release again, renders it once.
-Version probes are kept under the program's path, size and modification time.
+is kept under a digest of all three (the program by name, version and size); a
+fleet of releases on the same building blocks, or a CI job that migrates again
+with the cache restored, renders it once. Version probes are kept under the
+program's path, size and modification time.
 
 Where: ``$HELM_TO_KUSTOMIZE_CACHE``, else ``$XDG_CACHE_HOME/helm-to-kustomize``,
 else ``~/.cache/helm-to-kustomize``. ``HELM_TO_KUSTOMIZE_CACHE=off`` turns it off.
@@ -48,6 +49,13 @@ def program_identity(path: str) -> list[Any]:
     real = os.path.realpath(path)
     info = os.stat(real)
     return [real, info.st_size, info.st_mtime_ns]
+
+
+def build_identity(path: str, version: str) -> list[Any]:
+    """What tells one build of a program from another wherever it is unpacked: its name, the
+    version it reports and its size (a CI runner unpacks the same build anew each run)."""
+    real = os.path.realpath(path)
+    return [os.path.basename(real), version, os.stat(real).st_size]
 
 
 @lru_cache(maxsize=8)

@@ -21,7 +21,7 @@ def _logging_kubectl(tmp_path: Path, kustomize_bin: str) -> tuple[Path, Path]:
     """A kubectl that logs each call, then runs the real one."""
     log = tmp_path / "calls.log"
     wrapper = tmp_path / "bin" / "kubectl"
-    wrapper.parent.mkdir()
+    wrapper.parent.mkdir(parents=True)
     wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec "{kustomize_bin}" "$@"\n')
     wrapper.chmod(0o755)
     return wrapper, log
@@ -178,3 +178,19 @@ def test_releases_on_the_same_building_blocks_share_one_library_render(cli, tmp_
         assert {o["metadata"].get("namespace") for o in built} == {namespace}
         assert "h2k" not in yaml.safe_dump_all(built)
     assert calls == [2, 3]  # the second release: its overlay only
+
+
+def test_the_same_build_unpacked_elsewhere_shares_the_renders(cli, tmp_path, kustomize_bin, monkeypatch):
+    """A CI runner unpacks the same kubectl anew each run (new path, new mtime): the restored
+    cache still serves it."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    first, first_log = _logging_kubectl(tmp_path / "run1", kustomize_bin)
+    _migrate(cli, tmp_path / "one", "--kustomize", first)
+    os.utime(first, ns=(10**18, 10**18))
+    second = tmp_path / "run2" / "bin" / "kubectl"
+    second.parent.mkdir(parents=True)
+    log = tmp_path / "run2" / "calls.log"
+    second.write_text(first.read_text().replace(str(first_log), str(log)))  # same size: run1 -> run2
+    second.chmod(0o755)
+    _migrate(cli, tmp_path / "two", "--kustomize", second)
+    assert _builds(log) == 1

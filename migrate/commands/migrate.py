@@ -128,7 +128,7 @@ def render_cache(kustomize: str | None, library_root: Path) -> RenderCache | Non
     if cache.cache_dir() is None:
         return None
     tool = tools.find_kustomize(kustomize)
-    return cache.RenderCache(cache.program_identity(tool.path), tool.version, cache.tree_digest(library_root))
+    return cache.RenderCache(cache.build_identity(tool.path, tool.version), cache.tree_digest(library_root))
 
 
 def check_values_size(path: Path) -> None:

@@ -11,10 +11,12 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from migrate.errors import InputError, ToolError
 
@@ -80,6 +82,29 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float = RUN_TIM
     if proc.returncode != 0:
         raise CommandFailed(cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc.stdout
+
+
+class Background:
+    """A call run in a daemon thread; :meth:`result` waits and returns it or raises its error."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def find_kustomize(option: str | None = None) -> Tool:

@@ -7,7 +7,6 @@ import re
 import shlex
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,11 +184,12 @@ def model_uri(effective: dict, release: str, namespace: str) -> str | None:
     return f"hf://{rendered.pop()}" if len(rendered) == 1 else None
 
 
-def _start_helm_side(opts: MigrateOptions, overlay_dir: Path, release: str) -> Background | None:
+def _start_helm_side(opts: MigrateOptions, overlay_dir: Path, release: str) -> tools.Background | None:
     """Read and parse ``--verify-against``, or run ``helm template`` of ``--chart``, in the
     background while the overlay is fitted (the Kustomize renders leave the CPU free)."""
     if not opts.verify_against and not opts.chart:
         return None
+    from migrate import tools
     from migrate.commands import verify
     from migrate.manifests import parse_manifest
     from migrate.options import VerifyOptions
@@ -202,10 +202,10 @@ def _start_helm_side(opts: MigrateOptions, overlay_dir: Path, release: str) -> B
         text, source = verify.helm_side(side)
         return parse_manifest(text, source=source), source
 
-    return Background(parsed)
+    return tools.Background(parsed)
 
 
-def _verify(opts: MigrateOptions, helm_side: Background | None, built: str) -> object | None:
+def _verify(opts: MigrateOptions, helm_side: tools.Background | None, built: str) -> object | None:
     """Verify the staged overlay (``built`` is its render) against the Helm side."""
     if helm_side is None:
         return None
@@ -215,29 +215,6 @@ def _verify(opts: MigrateOptions, helm_side: Background | None, built: str) -> o
     helm, _ = helm_side.result()
     # Helm renders into "default" when no namespace is given, and so does the chart model.
     return compare(helm, parse_manifest(built, source="kustomize output"), opts.namespace or "default")
-
-
-class Background:
-    """A call run in a daemon thread; :meth:`result` waits and returns it or raises its error."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self._call = call
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="helm-side", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._call()
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def chart_version(requested: str | None) -> str:

@@ -11,7 +11,7 @@ from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
 from migrate.manifests import parse_manifest
 from migrate.normalise import RULES
 from migrate.options import VerifyOptions
-from migrate.tools import helm_template, kustomize_build
+from migrate.tools import Background, find_helm, helm_template, kustomize_build
 
 
 def verify_objects(
@@ -30,8 +30,15 @@ def verify_objects(
 
 
 def run(opts: VerifyOptions) -> int:
-    helm_text, helm_source = helm_side(opts)
-    kustomize_text = kustomize_build(opts.overlay, opts.tools.kustomize)
+    """Render both sides at once (``helm template`` in the background), compare, report."""
+    if opts.chart is not None and opts.manifest is None and Path(opts.overlay).is_dir():
+        find_helm(opts.tools.helm)  # a missing Helm is named first, as without the overlap
+        helm = Background(lambda: helm_side(opts))
+        kustomize_text = kustomize_build(opts.overlay, opts.tools.kustomize)
+        helm_text, helm_source = helm.result()
+    else:
+        helm_text, helm_source = helm_side(opts)
+        kustomize_text = kustomize_build(opts.overlay, opts.tools.kustomize)
     rules = [rule for rule in RULES if rule not in opts.disabled_rules]
     result = verify_objects(helm_text, kustomize_text, opts.namespace, rules, helm_source=helm_source)
     write_reports(result, opts.format, opts.report, color=opts.color)

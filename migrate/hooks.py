@@ -71,14 +71,29 @@ def _kustomization(overlay: Path) -> Path | None:
 
 
 def overlay_namespace(overlay: Path) -> str | None:
-    """The ``namespace:`` the overlay sets, if any."""
+    """The namespace the overlay sets (``namespace:``, or an inline NamespaceTransformer), if any."""
     path = _kustomization(overlay)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read: {' '.join(str(exc).split())}", file=str(path)) from None
     namespace = doc.get("namespace") if isinstance(doc, dict) else None
+    if namespace is None and isinstance(doc, dict):  # helm-to-kustomize's unsetOnly NamespaceTransformer
+        namespace = next((_transformer_namespace(t) for t in doc.get("transformers") or []
+                          if _transformer_namespace(t) is not None), None)
     return namespace if isinstance(namespace, str) else None
+
+
+def _transformer_namespace(entry: object) -> object:
+    """The namespace an inline NamespaceTransformer sets, if ``entry`` is one."""
+    try:
+        config = yaml.safe_load(entry) if isinstance(entry, str) else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(config, dict) or config.get("kind") != "NamespaceTransformer":
+        return None
+    meta = config.get("metadata")
+    return meta.get("namespace") if isinstance(meta, dict) else None
 
 
 def _namespace_or_none(overlay: Path) -> str | None:

@@ -55,7 +55,7 @@ class Overlay:
     def kustomization(self) -> dict:
         plan = self.plan
         doc: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-        if plan.namespace:
+        if plan.namespace and not self._keeps_own_namespaces():
             doc["namespace"] = plan.namespace
         if self.name_prefix:
             doc["namePrefix"] = self.name_prefix
@@ -69,7 +69,26 @@ class Overlay:
             doc["configMapGenerator"] = [{"name": "model-config", "behavior": "merge", "literals": literals}]
         if self.patches:
             doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in self.patches]
+        if plan.namespace and self._keeps_own_namespaces():
+            doc["transformers"] = [namespace_transformer(plan.namespace)]
         return doc
+
+    def _keeps_own_namespaces(self) -> bool:
+        """Whether an object of objects.yaml names a namespace other than the release's: then
+        the namespace is set only where none is (Kustomize's ``namespace:`` would move it)."""
+        return any(object_namespace(obj) not in (None, self.plan.namespace) for obj in self.objects)
+
+
+def object_namespace(obj: dict) -> Any:
+    meta = obj.get("metadata")
+    return meta.get("namespace") if isinstance(meta, dict) else None
+
+
+def namespace_transformer(namespace: str) -> str:
+    """An inline NamespaceTransformer that puts ``namespace`` on every object that has none."""
+    return yamlio.dump({"apiVersion": "builtin", "kind": "NamespaceTransformer",
+                        "metadata": {"name": "release-namespace", "namespace": namespace},
+                        "unsetOnly": True}).rstrip("\n")
 
 
 def write(overlay: Overlay, directory: Path) -> None:

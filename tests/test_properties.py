@@ -37,6 +37,7 @@ from hypothesis.errors import InvalidArgument
 import strategies as s
 from migrate import chart, tools, values
 from migrate.commands.verify import verify_objects
+from migrate.hooks import overlay_namespace
 from migrate.mapping import truthy
 from migrate.reporters import get_reporter
 
@@ -71,14 +72,10 @@ LIBRARY_OBJECTS = {("ConfigMap", "model-config"), ("ServiceAccount", "modelservi
                    ("Deployment", "modelservice-decode"), ("Deployment", "modelservice-prefill")}
 
 KNOWN_BUGS: dict[str, Callable[[dict[str, Any], str], bool]] = {
-    "extra-object-namespace": lambda e, ns: any((o.get("metadata") or {}).get("namespace")
-                                                not in (None, ns, "{{ .Release.Namespace }}") for o in _extra_objects(e)),
     "extra-object-library-name": lambda e, ns: any(
         (o.get("kind"), (o.get("metadata") or {}).get("name")) in LIBRARY_OBJECTS for o in _extra_objects(e)),
 }
 KNOWN_BUG_REASONS = {
-    "extra-object-namespace": "an extraObject with its own metadata.namespace gets the overlay's namespace "
-                              "(the fit ignores namespaces), yet the migration exits 0",
     "extra-object-library-name": "an extraObject with the kind and name of a library object (ConfigMap model-config, "
                                  "ServiceAccount modelservice) collides in objects.yaml: exit 3",
     "number-printed-in-exponent-form": "terminationGracePeriodSeconds >= 1e6 prints as 1.234567e+06 (a float); "
@@ -556,8 +553,6 @@ def _known_bug_case(bug: str, user: dict[str, Any], release: str = "rel", namesp
 
 
 @pytest.mark.parametrize("user, release, namespace", [
-    _known_bug_case("extra-object-namespace", {"extraObjects": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "shared"}}]}),
     _known_bug_case("extra-object-library-name", {"extraObjects": [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "model-config"}, "data": {"a": "b"}}]}),
     _known_bug_case("number-printed-in-exponent-form", {"decode": {"terminationGracePeriodSeconds": 1234567}}),
@@ -565,6 +560,22 @@ def _known_bug_case(bug: str, user: dict[str, Any], release: str = "rel", namesp
 ])
 def test_known_bug(migrate_case, user, release, namespace):
     migrate_case(user, release=release, namespace=namespace)
+
+
+def test_an_extra_object_keeps_its_own_namespace(cli, kustomize_bin, tmp_path):
+    """Objects with a namespace of their own keep it; the rest get the release namespace
+    (an unsetOnly NamespaceTransformer instead of `namespace:`)."""
+    m = migrate_values(cli, kustomize_bin, tmp_path, {"extraObjects": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "shared"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm2"}}]}, "rel", "llm-d")
+    assert_overlay_invariants(m)
+    assert_equivalent_to_chart(m)
+    namespaces = {(o["kind"], o["metadata"]["name"]): o["metadata"].get("namespace")
+                  for o in yaml.safe_load_all(m.built) if o}
+    assert namespaces.pop(("ConfigMap", "cm")) == "shared"
+    assert set(namespaces.values()) == {"llm-d"}
+    assert "namespace" not in m.kustomization and len(m.kustomization["transformers"]) == 1
+    assert overlay_namespace(m.out) == "llm-d"  # what the pre-commit hook verifies it in
 
 
 def test_every_known_bug_has_a_reason():

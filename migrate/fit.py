@@ -48,7 +48,8 @@ class Fitted:
 
 
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
-        table: Table, build: Build, cache: RenderCache | None = None) -> Fitted:
+        table: Table, build: Build, cache: RenderCache | None = None,
+        generated: frozenset[Key] = frozenset()) -> Fitted:
     """Add patches and objects to ``overlay`` until it renders ``targets``.
 
     The library part is rendered once, with every literal replaced by markers (from ``cache``
@@ -58,8 +59,9 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     """
     markers = Markers(overlay.plan.literals)
     pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers)
-    overlay.objects = [_clean(t) for t in unplaced]
-    overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay)
+    reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
+    overlay.objects, stand_ins = _placed([_clean(t) for t in unplaced], reserved, generated)
+    overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay) + stand_ins
     live = markers.live(_patched(marked, overlay))
     overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}
     residual: dict[Key, tuple[Any, Any]] = {}
@@ -322,6 +324,30 @@ def _applies(ops: list[dict], source: dict, target: dict) -> bool:
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
         return False
     return same(_pruned(result), _pruned(_comparable(target)))
+
+
+def _placed(objects: list[dict], library: set[Key], generated: frozenset[Key]
+            ) -> tuple[list[dict], list[ov.PatchFile]]:
+    """Objects for objects.yaml. One with the kind and name of a library object (Kustomize
+    refuses two objects with one id while both are in the build) goes in under a stand-in
+    name, and a patch run after every other transformer gives it its name. A library object
+    that stays to the end of the build (the generators' local-config ConfigMaps, dropped only
+    from the output) is first moved out of the way the same way."""
+    placed: list[dict] = []
+    renames: list[ov.PatchFile] = []
+    for index, obj in enumerate(objects):
+        kind, name = _key(obj)
+        if (kind, name) in library or (kind, name) in generated:
+            stand_in = f"h2k-extra-{index}-{name}"
+            obj = {**obj, "metadata": {**obj["metadata"], "name": stand_in}}
+            if (kind, name) in generated:
+                renames.append(ov.PatchFile(_file_name(f"library-{kind}-{name}-local-name"), kind, name,
+                                            [{"op": "replace", "path": "/metadata/name",
+                                              "value": f"h2k-local-{index}-{name}"}], last=True))
+            renames.append(ov.PatchFile(_file_name(f"extra-{kind}-{name}-name"), kind, stand_in,
+                                        [{"op": "replace", "path": "/metadata/name", "value": name}], last=True))
+        placed.append(obj)
+    return placed, renames
 
 
 def _deletion(obj: dict, overlay: ov.Overlay) -> ov.PatchFile:

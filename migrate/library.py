@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from migrate.resources import data_dir
@@ -90,3 +91,20 @@ def copy_blocks(target: Path) -> None:
     readme = source / "README.md"
     if readme.is_file():
         shutil.copy2(readme, target / "README.md")
+
+
+@lru_cache(maxsize=4)
+def generated_ids(root: Path) -> frozenset[tuple[str, str]]:
+    """(kind, name) of every ConfigMap and Secret the library's generators make: they take
+    part in a build (as local-config objects) though they never show in its output."""
+    import yaml
+
+    found: set[tuple[str, str]] = set()
+    for block in BLOCKS:
+        for path in sorted((root / block).rglob("kustomization.yaml")):
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            for field, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
+                for generator in (doc or {}).get(field) or []:
+                    if isinstance(generator, dict) and isinstance(generator.get("name"), str):
+                        found.add((kind, generator["name"]))
+    return frozenset(found)

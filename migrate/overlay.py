@@ -32,6 +32,7 @@ class PatchFile:
     target: str
     ops: list[dict] = field(default_factory=list)
     delete: dict | None = None
+    last: bool = False  # applied after the namespace, from `transformers:` (see Overlay.kustomization)
 
     @property
     def path(self) -> str:
@@ -67,10 +68,15 @@ class Overlay:
         if plan.literals:
             literals = [f"{k}={v}" for k, v in plan.literals.items()]
             doc["configMapGenerator"] = [{"name": "model-config", "behavior": "merge", "literals": literals}]
-        if self.patches:
-            doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in self.patches]
+        patches = [p for p in self.patches if not p.last]
+        if patches:
+            doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in patches]
+        transformers = []
         if plan.namespace and self._keeps_own_namespaces():
-            doc["transformers"] = [namespace_transformer(plan.namespace)]
+            transformers.append(namespace_transformer(plan.namespace))
+        transformers += [patch_transformer(p) for p in self.patches if p.last]
+        if transformers:
+            doc["transformers"] = transformers
         return doc
 
     def _keeps_own_namespaces(self) -> bool:
@@ -82,6 +88,16 @@ class Overlay:
 def object_namespace(obj: dict) -> Any:
     meta = obj.get("metadata")
     return meta.get("namespace") if isinstance(meta, dict) else None
+
+
+def patch_transformer(patch: PatchFile) -> str:
+    """An inline PatchTransformer applying ``patch`` after every built-in transformer: it gives
+    an object of objects.yaml its name when that name is also a library object's, which
+    Kustomize refuses while both are in the build (the library's local-config ConfigMaps go
+    only at the very end)."""
+    return yamlio.dump({"apiVersion": "builtin", "kind": "PatchTransformer",
+                        "metadata": {"name": patch.name}, "path": patch.path,
+                        "target": {"kind": patch.kind, "name": patch.target}}).rstrip("\n")
 
 
 def namespace_transformer(namespace: str) -> str:

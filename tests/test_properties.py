@@ -72,12 +72,8 @@ LIBRARY_OBJECTS = {("ConfigMap", "model-config"), ("ServiceAccount", "modelservi
                    ("Deployment", "modelservice-decode"), ("Deployment", "modelservice-prefill")}
 
 KNOWN_BUGS: dict[str, Callable[[dict[str, Any], str], bool]] = {
-    "extra-object-library-name": lambda e, ns: any(
-        (o.get("kind"), (o.get("metadata") or {}).get("name")) in LIBRARY_OBJECTS for o in _extra_objects(e)),
 }
 KNOWN_BUG_REASONS = {
-    "extra-object-library-name": "an extraObject with the kind and name of a library object (ConfigMap model-config, "
-                                 "ServiceAccount modelservice) collides in objects.yaml: exit 3",
     "number-printed-in-exponent-form": "terminationGracePeriodSeconds >= 1e6 prints as 1.234567e+06 (a float); "
                                        "the overlay gives the integer 1234567: exit 1, and the overlay keeps three "
                                        "identical fix patches",
@@ -183,6 +179,7 @@ def assert_overlay_invariants(m: Migrated) -> None:
         assert literals(m).get("modelName", name) == name, literals(m)
 
     referenced = {p["path"] for p in doc.get("patches") or []}
+    referenced |= {yaml.safe_load(t).get("path") for t in doc.get("transformers") or []} - {None}
     written = {str(p.relative_to(m.out)) for p in m.out.glob("patches/*")}
     assert written == referenced, f"unreferenced {written - referenced}, missing {referenced - written}"
     assert (m.out / "objects.yaml").exists() == ("objects.yaml" in (doc.get("resources") or []))
@@ -553,8 +550,6 @@ def _known_bug_case(bug: str, user: dict[str, Any], release: str = "rel", namesp
 
 
 @pytest.mark.parametrize("user, release, namespace", [
-    _known_bug_case("extra-object-library-name", {"extraObjects": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "model-config"}, "data": {"a": "b"}}]}),
     _known_bug_case("number-printed-in-exponent-form", {"decode": {"terminationGracePeriodSeconds": 1234567}}),
     _known_bug_case("numeric-namespace", {"decode": {"monitoring": {"podmonitor": {"enabled": True}}}}, namespace="5"),
 ])
@@ -576,6 +571,20 @@ def test_an_extra_object_keeps_its_own_namespace(cli, kustomize_bin, tmp_path):
     assert set(namespaces.values()) == {"llm-d"}
     assert "namespace" not in m.kustomization and len(m.kustomization["transformers"]) == 1
     assert overlay_namespace(m.out) == "llm-d"  # what the pre-commit hook verifies it in
+
+
+@pytest.mark.parametrize("kind, name", sorted(LIBRARY_OBJECTS))
+@pytest.mark.parametrize("namespace", ["llm-d", "shared"])
+def test_an_extra_object_named_like_a_library_object(cli, kustomize_bin, tmp_path, kind, name, namespace):
+    """It goes in under a stand-in name and gets its own name after every other transformer;
+    the library's local-config ConfigMap is moved out of its way first."""
+    extra = {"apiVersion": "apps/v1" if kind == "Deployment" else "v1", "kind": kind,
+             "metadata": {"name": name, **({"namespace": namespace} if namespace != "llm-d" else {})}}
+    m = migrate_values(cli, kustomize_bin, tmp_path, {"extraObjects": [extra]}, "rel", "llm-d")
+    assert_overlay_invariants(m)
+    assert_equivalent_to_chart(m)
+    built = [o for o in yaml.safe_load_all(m.built) if o and (o["kind"], o["metadata"]["name"]) == (kind, name)]
+    assert [o["metadata"].get("namespace") for o in built] == [namespace]
 
 
 def test_every_known_bug_has_a_reason():

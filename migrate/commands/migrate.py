@@ -100,8 +100,9 @@ def migrate(opts: MigrateOptions) -> Outcome:
                 library.copy_used(copy, library.used_blocks(plan.accelerator, plan.components))
             return tools.kustomize_build(directory, kustomize)
 
+        root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table, build,
-                         render_cache(kustomize, checkout or data_dir("kustomize")))
+                         render_cache(kustomize, root), library.generated_ids(root))
         if copy is not None:
             library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)

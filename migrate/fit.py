@@ -374,11 +374,20 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: lis
         if not ops:
             return False
         name = library_name.get(key, key[1])
+        present = {_effect(op) for p in overlay.patches if (p.kind, p.target) == (key[0], name) for op in p.ops}
+        if all(_effect(op) in present for op in ops):
+            return False  # these operations are in already: patching cannot get any closer
         fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops))
     renames = [p for p in overlay.patches if p.name.endswith("-name")]
     others = [p for p in overlay.patches if not p.name.endswith("-name")]
     overlay.patches = others + fixes + renames
     return bool(fixes)
+
+
+def _effect(op: dict) -> str:
+    """An operation as what it leaves behind: ``add`` and ``replace`` of one value at one path agree."""
+    kind = "set" if op.get("op") in ("add", "replace") else op.get("op")
+    return json.dumps([kind, op.get("path"), op.get("from"), op.get("value")], sort_keys=True, default=str)
 
 
 # --- object helpers ---------------------------------------------------------------------------

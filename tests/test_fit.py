@@ -42,3 +42,13 @@ def test_refused_components_fall_back_to_patches(tmp_path):
     assert _fit_refusing(tmp_path, "monitoring", "mon", plan, "components/monitoring").residual == []
     assert plan.components == ["model-config"]
     assert "refused the components (routing-proxy, monitoring, model-config)" in plan.warnings[0]
+
+
+def test_a_difference_patching_cannot_close_gets_no_repeated_fix_patches(cli, tmp_path):
+    """Kustomize writes 1234567.0 as 1234567: the fit's fix round cannot close that, and stops
+    at once instead of writing the same operation again in fix patches."""
+    values = tmp_path / "values.yaml"
+    values.write_text("decode:\n  terminationGracePeriodSeconds: 1234567\n")
+    result = cli(values, "-o", tmp_path / "out", "--release", "rel")
+    assert result.exit_code == 1 and "NOT EQUIVALENT" in result.stdout + result.stderr
+    assert not [p.name for p in (tmp_path / "out" / "patches").iterdir() if "-fix-" in p.name]

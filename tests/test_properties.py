@@ -75,8 +75,8 @@ KNOWN_BUGS: dict[str, Callable[[dict[str, Any], str], bool]] = {
 }
 KNOWN_BUG_REASONS = {
     "number-printed-in-exponent-form": "terminationGracePeriodSeconds >= 1e6 prints as 1.234567e+06 (a float); "
-                                       "the overlay gives the integer 1234567: exit 1, and the overlay keeps three "
-                                       "identical fix patches",
+                                       "the overlay gives the integer 1234567 (Kustomize writes integral numbers "
+                                       "as integers): exit 1",
     "requester-without-literals": "with requester on and no prefill workload the overlay has no literal at all: the "
                                   "server-patch annotation is patched as a whole, so modelName cannot drive it",
     "numeric-namespace": "the chart writes the PodMonitor namespace unquoted (5 is an integer); the overlay has "

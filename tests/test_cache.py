@@ -12,7 +12,7 @@ import yaml
 
 from conftest import FIXTURES
 from migrate import cache, tools
-from migrate.fit import Markers
+from migrate.markers import Markers
 
 CASE = FIXTURES / "pd-disaggregation"
 

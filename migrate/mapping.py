@@ -44,8 +44,8 @@ class Entry:
         return node
 
     @cached_property
-    def patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(_compile(p) for p in _expand_roles(self.paths))
+    def patterns(self) -> tuple[PathPattern, ...]:
+        return tuple(PathPattern(p) for p in _expand_roles(self.paths))
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,22 @@ def _expand_roles(paths: tuple[str, ...]) -> list[str]:
     for path in paths:
         out.extend(path.replace("<role>", role) for role in ROLES) if "<role>" in path else out.append(path)
     return out
+
+
+class PathPattern:
+    """A table path (``decode.containers[*].env``, ``*`` for one key) matching a leaf path and
+    everything below it. Most paths have no ``*``: they match as plain text, without a regex
+    (compiling one per path costs more than the rest of a plan)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._regex = _compile(pattern) if "*" in pattern.replace("[*]", "") else None
+
+    def match(self, path: str) -> bool:
+        if self._regex is not None:
+            return self._regex.match(path) is not None
+        end = len(self.pattern)
+        return path.startswith(self.pattern) and (len(path) == end or path[end] in ".[")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:

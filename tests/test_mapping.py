@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import yaml
 
 from migrate.mapping import holds, leaves, load_table
@@ -95,3 +97,20 @@ def test_components_follow_values(table, values, components):
 )
 def test_conditions(condition, expected):
     assert holds(condition, {"a": 1, "b": ""}) is expected
+
+
+_SEGMENTS = st.sampled_from(["decode", "prefill", "containers", "env", "a", "ab", "[0]", "[*]", "x.y"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(pattern=st.lists(st.sampled_from(["decode", "containers", "env", "a", "*", "[*]"]), min_size=1, max_size=4),
+       path=st.lists(_SEGMENTS, min_size=1, max_size=6))
+def test_path_pattern_matches_as_its_regex_does(pattern, path):
+    from migrate.mapping import PathPattern, _compile
+
+    def joined(parts: list[str]) -> str:
+        return "".join(p if p.startswith("[") or i == 0 else "." + p for i, p in enumerate(parts))
+
+    text, leaf = joined(pattern), joined(path)
+    assert PathPattern(text).match(leaf) == (_compile(text).match(leaf) is not None)
+

@@ -59,15 +59,16 @@ def build_identity(path: str, version: str) -> list[Any]:
 
 
 @lru_cache(maxsize=8)
-def tree_digest(root: Path) -> str:
-    """A digest of every file under ``root`` (names and contents), once per process."""
+def tree_digest(root: Path, folders: tuple[str, ...] = (".",)) -> str:
+    """A digest of every file in ``folders`` under ``root`` (names and contents), once per process."""
     sha = hashlib.sha256()
-    for directory, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(directory) / name
-            sha.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-            sha.update(path.read_bytes() + b"\0")
+    for folder in folders:
+        for directory, dirs, files in sorted(os.walk(root / folder)):
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(directory) / name
+                sha.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
+                sha.update(path.read_bytes() + b"\0")
     return sha.hexdigest()
 
 

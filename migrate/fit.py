@@ -50,7 +50,7 @@ class Fitted:
 
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         table: Table, build: Build, cache: RenderCache | None = None,
-        generated: frozenset[Key] = frozenset()) -> Fitted:
+        generated: Callable[[], frozenset[Key]] = frozenset) -> Fitted:
     """Add patches and objects to ``overlay`` until it renders ``targets``.
 
     The library part is rendered once, with every literal replaced by markers (from ``cache``
@@ -61,7 +61,8 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     markers = Markers(overlay.plan.literals)
     pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers)
     reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
-    overlay.objects, stand_ins = _placed([_clean(t) for t in unplaced], reserved, generated)
+    overlay.objects, stand_ins = _placed([_clean(t) for t in unplaced], reserved,
+                                         generated() if unplaced else frozenset())
     overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay) + stand_ins
     live = markers.live(_patched(marked, overlay))
     overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}

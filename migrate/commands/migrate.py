@@ -102,7 +102,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
 
         root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table, build,
-                         render_cache(kustomize, root), library.generated_ids(root))
+                         render_cache(kustomize, root), lambda: library.generated_ids(root))
         if copy is not None:
             library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual)
@@ -128,7 +128,8 @@ def render_cache(kustomize: str | None, library_root: Path) -> RenderCache | Non
     if cache.cache_dir() is None:
         return None
     tool = tools.find_kustomize(kustomize)
-    return cache.RenderCache(cache.build_identity(tool.path, tool.version), cache.tree_digest(library_root))
+    return cache.RenderCache(cache.build_identity(tool.path, tool.version),
+                             cache.tree_digest(library_root, library.BLOCKS))
 
 
 def check_values_size(path: Path) -> None:

@@ -6,7 +6,6 @@ top-level folders ``mappings/``, ``schemas/`` and ``kustomize/``.
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 CHART = "llm-d-modelservice"
@@ -14,7 +13,7 @@ CHART = "llm-d-modelservice"
 
 def data_dir(name: str) -> Path:
     """Return the directory of shipped data ``name`` (mappings, schemas or kustomize)."""
-    packaged = Path(str(files("migrate"))) / "_data" / name
+    packaged = Path(__file__).resolve().parent / "_data" / name  # the package is never zipped: Kustomize reads these
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / name

@@ -153,27 +153,33 @@ def case_info(name: str) -> dict:
 
 def per_release(name: str, work: Path, repeat: int) -> dict:
     """Migrate+verify of one fixture (CLI with an empty cache, CLI with a warm cache, in-process)
-    against a bare build of the overlay it wrote."""
+    into a new directory each time, as a release is migrated, against a bare build of the
+    overlay it wrote."""
     case = case_info(name)
-    out = work / "single" / name
-    args = [FIXTURES / name / "values.yaml", "-o", out, "--release", case["release"], "--namespace",
-            case["namespace"], "--verify-against", FIXTURES / name / "manifest.yaml", "--force"]
-    fresh = iter(range(1_000_000))
-    cold = measured(lambda: run([CLI, *args], cache=work / "cold" / f"{name}-{next(fresh)}"), repeat)
-    warm = measured(lambda: run([CLI, *args], cache=work / "warm"), repeat)
+    runs = iter(range(1_000_000))
+
+    def args() -> list[object]:
+        return [FIXTURES / name / "values.yaml", "-o", work / "single" / name / str(next(runs)), "--release",
+                case["release"], "--namespace", case["namespace"], "--verify-against", FIXTURES / name / "manifest.yaml"]
+
+    cold = measured(lambda: run([CLI, *args()], cache=work / "cold" / f"{name}-{next(runs)}"), repeat)
+    warm = measured(lambda: run([CLI, *args()], cache=work / "warm"), repeat)
+    out = work / "single" / name / "0"
     build = measured(lambda: run(kustomize_argv(out)), repeat)
     return {"case": name, "cold": cold, "warm": warm, "build": build, **in_process(args, repeat)}
 
 
-def in_process(args: Sequence[object], repeat: int) -> dict:
+def in_process(args: Callable[[], list[object]], repeat: int) -> dict:
     """One migration inside this process (warm cache): its time, its Kustomize renders (count,
     CPU) and its own Python CPU."""
     from migrate.commands import migrate as command
     from migrate.options import MigrateOptions
 
-    values, _, out, _, release, _, namespace, _, manifest, _ = args
-    opts = MigrateOptions(values=Path(values), output=Path(out), release=str(release), namespace=str(namespace),
-                          verify_against=Path(manifest), force=True)
+    def opts() -> MigrateOptions:
+        values, _, out, _, release, _, namespace, _, manifest = args()
+        return MigrateOptions(values=Path(values), output=Path(out), release=str(release),
+                              namespace=str(namespace), verify_against=Path(manifest))
+
     renders: list[float] = []
     original = tools.run
 
@@ -188,9 +194,9 @@ def in_process(args: Sequence[object], repeat: int) -> dict:
     tools.run = counting  # type: ignore[assignment]
     try:
         with quiet_stdout():
-            command.migrate(opts)  # warm: version probes, imports, the library render
+            command.migrate(opts())  # warm: version probes, imports, the library render
             renders.clear()
-            sample = measured(lambda: command.migrate(opts), repeat, warm=False)
+            sample = measured(lambda: command.migrate(opts()), repeat, warm=False)
     finally:
         tools.run = original  # type: ignore[assignment]
     render_cpu = sum(renders) / repeat

@@ -106,6 +106,10 @@ class Background:
             raise self._error
         return self._value
 
+    def wait(self) -> None:
+        """Wait for the call to end, whatever its outcome."""
+        self._thread.join()
+
 
 def find_kustomize(option: str | None = None) -> Tool:
     """Kustomize >= 5: --kustomize, $HELM_TO_KUSTOMIZE_KUSTOMIZE, .tools/bin, PATH kustomize, PATH kubectl."""

@@ -87,6 +87,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
                          "support it; remove it or pass --allow-unmapped", file=str(opts.values), key=first)
     created = ov.missing_ancestor(opts.output)
     staging = ov.staging_dir(opts.output)
+    copying = None
     try:
         checkout = library.find_checkout(opts.output.absolute())
         copy = staging / library.COPY_NAME if checkout is None else None
@@ -94,10 +95,13 @@ def migrate(opts: MigrateOptions) -> Outcome:
         helm_side = _start_helm_side(opts, staging, release)
         overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
         kustomize = opts.tools.kustomize
+        if copy is not None:  # the library blocks are copied while the overlay is fitted
+            copying = tools.Background(lambda: library.copy_used(copy, library.used_blocks(plan.accelerator,
+                                                                                            plan.components)))
 
         def build(directory: Path) -> str:
-            if copy is not None:  # the blocks this render needs
-                library.copy_used(copy, library.used_blocks(plan.accelerator, plan.components))
+            if copying is not None:  # the blocks this render needs are in place
+                copying.result()
             return tools.kustomize_build(directory, kustomize)
 
         root = checkout or data_dir("kustomize")
@@ -109,16 +113,23 @@ def migrate(opts: MigrateOptions) -> Outcome:
         outcome.verification = _verify(opts, helm_side, fitted.rendered)
         ov.commit(staging, opts.output)
     except OSError as exc:
-        ov.discard(staging, created)
+        _discard(staging, created, copying)
         raise InputError(f"cannot write the overlay ({exc.strerror or exc}); nothing was changed",
                          file=str(opts.output)) from exc
     except ToolError as exc:
-        ov.discard(staging, created)
+        _discard(staging, created, copying)
         raise ToolError(f"{exc} (the overlay for {opts.output} was not written)") from exc
     except BaseException:
-        ov.discard(staging, created)
+        _discard(staging, created, copying)
         raise
     return outcome
+
+
+def _discard(staging: Path, created: Path | None, copying: tools.Background | None) -> None:
+    """Remove the staging directory, once the library copy has stopped writing into it."""
+    if copying is not None:
+        copying.wait()
+    ov.discard(staging, created)
 
 
 def render_cache(kustomize: str | None, library_root: Path) -> RenderCache | None:

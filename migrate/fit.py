@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from migrate.cache import RenderCache
 
 LIBRARY_STEM = "modelservice"
+STAND_IN = "h2k-extra-"  # + index + name: an extra object's name until the last transformer
+LOCAL_NAMESPACE = "h2k-local-config"  # where a library local-config object steps aside (never output)
 LAST_COMPONENT = "model-config"
 PROVENANCE = ("helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/version")
 MAX_ROUNDS = 3
@@ -274,12 +276,12 @@ def _placed(objects: list[dict], library: set[Key], generated: frozenset[Key]
     for index, obj in enumerate(objects):
         kind, name = _key(obj)
         if (kind, name) in library or (kind, name) in generated:
-            stand_in = f"h2k-extra-{index}-{name}"
+            stand_in = f"{STAND_IN}{index}-{name}"
             obj = {**obj, "metadata": {**obj["metadata"], "name": stand_in}}
-            if (kind, name) in generated:
-                renames.append(ov.PatchFile(_file_name(f"library-{kind}-{name}-local-name"), kind, name,
-                                            [{"op": "replace", "path": "/metadata/name",
-                                              "value": f"h2k-local-{index}-{name}"}], last=True))
+            if (kind, name) in generated:  # moved, not renamed: references to its name must not follow it
+                renames.append(ov.PatchFile(_file_name(f"library-{kind}-{name}-local-namespace"), kind, name,
+                                            [{"op": "add", "path": "/metadata/namespace",
+                                              "value": LOCAL_NAMESPACE}], last=True))
             renames.append(ov.PatchFile(_file_name(f"extra-{kind}-{name}-name"), kind, stand_in,
                                         [{"op": "replace", "path": "/metadata/name", "value": name}], last=True))
         placed.append(obj)
@@ -302,6 +304,9 @@ def _unprefixed(name: str, overlay: ov.Overlay) -> str:
 def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: list[tuple[dict, dict]]) -> bool:
     """Patch what still differs, before the renames; False when nothing can be patched."""
     library_name = {_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs}
+    # an extra object under a stand-in name is patched by that name (it gets its own only last)
+    library_name.update({(p.kind, p.ops[0]["value"]): p.target for p in overlay.patches
+                         if p.last and p.target.startswith(STAND_IN)})
     fixes: list[ov.PatchFile] = []
     for key, (built, target) in residual.items():
         if built is None or target is None:
@@ -312,7 +317,7 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: lis
         name = library_name.get(key, key[1])
         present = {_effect(op) for p in overlay.patches if (p.kind, p.target) == (key[0], name) for op in p.ops}
         if all(_effect(op) in present for op in ops):
-            return False  # these operations are in already: patching cannot get any closer
+            continue  # these operations are in already: patching cannot get this object any closer
         fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops))
     renames = [p for p in overlay.patches if p.name.endswith("-name")]
     others = [p for p in overlay.patches if not p.name.endswith("-name")]
@@ -321,8 +326,11 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: lis
 
 
 def _effect(op: dict) -> str:
-    """An operation as what it leaves behind: ``add`` and ``replace`` of one value at one path agree."""
-    kind = "set" if op.get("op") in ("add", "replace") else op.get("op")
+    """An operation as what it leaves behind: ``add`` and ``replace`` of one value at one map key
+    agree (``add`` at a list index inserts, so it stays ``add``)."""
+    last = str(op.get("path", "")).rsplit("/", 1)[-1]
+    inserts = op.get("op") == "add" and (last.isdigit() or last == "-")
+    kind = "set" if op.get("op") in ("add", "replace") and not inserts else op.get("op")
     return json.dumps([kind, op.get("path"), op.get("from"), op.get("value")], sort_keys=True, default=str)
 
 

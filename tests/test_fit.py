@@ -52,3 +52,18 @@ def test_a_difference_patching_cannot_close_gets_no_repeated_fix_patches(cli, tm
     result = cli(values, "-o", tmp_path / "out", "--release", "rel")
     assert result.exit_code == 1 and "NOT EQUIVALENT" in result.stdout + result.stderr
     assert not [p.name for p in (tmp_path / "out" / "patches").iterdir() if "-fix-" in p.name]
+
+
+def test_a_stuck_object_does_not_keep_the_others_from_their_fixes():
+    overlay = ov.Overlay(Plan("v0.4.12", "rel", None, "nvidia", [], {}), "library")
+    stuck_ops = [{"op": "replace", "path": "/spec/x", "value": 1.0}]
+    overlay.patches = [ov.PatchFile("a-pod", "ConfigMap", "a", stuck_ops)]
+    residual = {("ConfigMap", "a"): ({"kind": "ConfigMap", "spec": {"x": 1}}, {"kind": "ConfigMap", "spec": {"x": 1.0}}),
+                ("ConfigMap", "b"): ({"kind": "ConfigMap", "spec": {"y": 1}}, {"kind": "ConfigMap", "spec": {"y": 2}})}
+    assert fit._fix(overlay, residual, [])
+    assert [(p.target, p.ops) for p in overlay.patches[1:]] == [("b", [{"op": "replace", "path": "/spec/y", "value": 2}])]
+
+
+def test_an_insert_into_a_list_is_not_the_replace_at_that_index():
+    assert fit._effect({"op": "add", "path": "/a/0", "value": 1}) != fit._effect({"op": "replace", "path": "/a/0", "value": 1})
+    assert fit._effect({"op": "add", "path": "/a/k", "value": 1}) == fit._effect({"op": "replace", "path": "/a/k", "value": 1})

@@ -587,6 +587,20 @@ def test_an_extra_object_named_like_a_library_object(cli, kustomize_bin, tmp_pat
     assert [o["metadata"].get("namespace") for o in built] == [namespace]
 
 
+@pytest.mark.parametrize("namespace", ["llm-d", "team-b"])
+def test_a_reference_to_an_extra_object_named_like_a_library_object_stays(cli, kustomize_bin, tmp_path, namespace):
+    """The library's ConfigMap steps aside by namespace, not by name, so Kustomize does not
+    rewrite references to its name (a Pod of the release using the extra ConfigMap)."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
+           "spec": {"containers": [{"name": "c", "image": "busybox",
+                                    "envFrom": [{"configMapRef": {"name": "model-config"}}]}]}}
+    extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "model-config"}, "data": {"a": "b"}}
+    m = migrate_values(cli, kustomize_bin, tmp_path, {"extraObjects": [extra, pod]}, "rel", namespace)
+    assert_equivalent_to_chart(m)
+    built = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(m.built) if o}
+    assert built[("Pod", "user")]["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": "model-config"}}]
+
+
 def test_every_known_bug_has_a_reason():
     assert set(KNOWN_BUGS) <= set(KNOWN_BUG_REASONS)
 

@@ -63,12 +63,15 @@ def tree_digest(root: Path, folders: tuple[str, ...] = (".",)) -> str:
     """A digest of every file in ``folders`` under ``root`` (names and contents), once per process."""
     sha = hashlib.sha256()
     for folder in folders:
-        for directory, dirs, files in sorted(os.walk(root / folder)):
+        for directory, dirs, files in sorted(os.walk(root / folder, followlinks=True)):  # as Kustomize reads
             dirs.sort()
             for name in sorted(files):
                 path = Path(directory) / name
                 sha.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-                sha.update(path.read_bytes() + b"\0")
+                try:
+                    sha.update(path.read_bytes() + b"\0")
+                except OSError:  # a dangling link, an editor's lock file: Kustomize reports it if it matters
+                    sha.update(b"\1unreadable\0")
     return sha.hexdigest()
 
 

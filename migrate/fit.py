@@ -141,11 +141,14 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
         plan.namespace = NAMESPACE_TOKEN if namespace else None
         try:
             text = _cached_build(staging, overlay, build, cache)
-        except CommandFailed as failure:
+        except CommandFailed as marked_failure:
             plan.literals, overlay.name_prefix, plan.namespace = values, prefix, namespace
+            # Kustomize's message quotes the stand-ins: show the values they stand for
+            failure = CommandFailed(marked_failure.cmd, marked_failure.returncode, marked_failure.stdout,
+                                    substitute_context(markers.restore(marked_failure.stderr), context))
             step = next((f for f in fallbacks if f[1]()), None)
             if step is None:
-                raise
+                raise failure from None
             fallbacks.remove(step)
             what = ", ".join(values) if step[0] == "literals" else ", ".join(plan.components)
             plan.warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "

@@ -102,9 +102,14 @@ def generated_ids(root: Path) -> frozenset[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for block in BLOCKS:
         for path in sorted((root / block).rglob("kustomization.yaml")):
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            try:
+                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # Kustomize names the problem if the overlay uses this block
+            if not isinstance(doc, dict):
+                continue
             for field, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
-                for generator in (doc or {}).get(field) or []:
+                for generator in doc.get(field) or []:
                     if isinstance(generator, dict) and isinstance(generator.get("name"), str):
                         found.add((kind, generator["name"]))
     return frozenset(found)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+
 # Keywords that never make an instance invalid (``format`` is an annotation unless a
 # format checker is asked for, and none is).
 ANNOTATIONS = frozenset({
@@ -23,7 +25,10 @@ ANNOTATIONS = frozenset({
 
 
 def quick_check(schema: Any, instance: Any) -> bool | None:
-    """True: valid. False: invalid. None: the schema uses a keyword this check does not know."""
+    """True: valid. False: invalid. None: the schema uses a keyword this check does not know,
+    or declares another draft than 7 (draft 4 types ``1.0`` differently, for one)."""
+    if isinstance(schema, dict) and schema.get("$schema", DRAFT_07).rstrip("#") != DRAFT_07.rstrip("#"):
+        return None
     try:
         return _valid(schema, instance)
     except _Unknown:

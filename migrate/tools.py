@@ -87,11 +87,16 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float = RUN_TIM
 class Background:
     """A call run in a daemon thread; :meth:`result` waits and returns it or raises its error."""
 
-    def __init__(self, call: Callable[[], Any]) -> None:
+    def __init__(self, call: Callable[[], Any], *, start: bool = True) -> None:
         self._call = call
         self._value: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
+        if start:
+            self._thread.start()
+
+    def start(self) -> None:
+        """Start a call made with ``start=False`` (once whoever must wait for it holds it)."""
         self._thread.start()
 
     def _run(self) -> None:
@@ -107,8 +112,9 @@ class Background:
         return self._value
 
     def wait(self) -> None:
-        """Wait for the call to end, whatever its outcome."""
-        self._thread.join()
+        """Wait for the call to end, whatever its outcome (nothing to wait for if never started)."""
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def find_kustomize(option: str | None = None) -> Tool:
@@ -247,8 +253,8 @@ def _probe(path: str, args: tuple[str, ...], name: str) -> str:
     """Run a version probe once per program per process, and once per program build (on-disk cache)."""
     from migrate import cache
 
-    try:
-        key = cache.digest(cache.program_identity(path), args)
+    try:  # a script (a version manager's shim) may run another program each time: never cached
+        key = None if _is_script(path) else cache.digest(cache.program_identity(path), args)
     except OSError:
         key = None
     if key is not None:
@@ -263,6 +269,11 @@ def _probe(path: str, args: tuple[str, ...], name: str) -> str:
     if key is not None:
         cache.write("probes", key, text)
     return text
+
+
+def _is_script(path: str) -> bool:
+    with open(path, "rb") as program:
+        return program.read(2) == b"#!"
 
 
 def clear_cache() -> None:

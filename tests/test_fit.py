@@ -67,3 +67,25 @@ def test_a_stuck_object_does_not_keep_the_others_from_their_fixes():
 def test_an_insert_into_a_list_is_not_the_replace_at_that_index():
     assert fit._effect({"op": "add", "path": "/a/0", "value": 1}) != fit._effect({"op": "replace", "path": "/a/0", "value": 1})
     assert fit._effect({"op": "add", "path": "/a/k", "value": 1}) == fit._effect({"op": "replace", "path": "/a/k", "value": 1})
+
+
+def test_a_refusal_is_reported_with_the_values_not_their_stand_ins(tmp_path):
+    values = effective_values(FIXTURES / "single-node-nvidia" / "values.yaml")
+    staging = tmp_path / "single"
+    staging.mkdir()
+    plan = Plan("v0.4.12", "single", "team", "nvidia", ["routing-proxy", "model-config"],
+                {"modelName": "facebook/opt-125m"})
+    overlay = ov.Overlay(plan, library.reference(staging, ROOT / "kustomize"))
+
+    def build(directory: Path) -> str:
+        text = (directory / "kustomization.yaml").read_text()
+        if "modelName=" in text:  # Kustomize quotes what it refused, as it reads it
+            quoted = next(line for line in text.splitlines() if "modelName=" in line)
+            raise CommandFailed(["kustomize", "build"], 1, "", f"refused {quoted.strip()} in namespace "
+                                f"{next(l for l in text.splitlines() if l.startswith('namespace:'))}")
+        return tools.kustomize_build(directory)
+
+    fit.fit(staging, overlay, render(values, "single", "team"), fullname(values, "single"), load_table("v0.4.12"),
+            build)
+    assert "facebook/opt-125m" in plan.warnings[0] and "namespace: team" in plan.warnings[0]
+    assert "h2k" not in plan.warnings[0]

@@ -259,3 +259,15 @@ def test_every_literal_written_drives_the_workloads(cli, tmp_path, case):
         path.write_text(yaml.safe_dump(changed))
         assert tools.kustomize_build(out) != before, f"{name} changes nothing"
     path.write_text(original)
+
+
+def test_a_broken_kustomization_in_an_unused_library_block_is_left_alone(tmp_path):
+    from migrate import library
+
+    root = tmp_path / "lib"
+    for block in library.BLOCKS:
+        (root / block).mkdir(parents=True)
+    (root / "base" / "kustomization.yaml").write_text("configMapGenerator:\n- name: model-config\n")
+    (root / "components" / "kustomization.yaml").write_text("resources: [\n")  # work in progress
+    (root / "accelerators" / "kustomization.yaml").write_text("- a list\n")
+    assert library.generated_ids(root) == {("ConfigMap", "model-config")}

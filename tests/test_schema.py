@@ -89,6 +89,7 @@ def test_quick_check_follows_draft_07(schema, instance, expected):
 
 
 @pytest.mark.parametrize("schema", [
+    {"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"},
     {"$ref": "#/definitions/x"},
     {"pattern": "^a$"},
     {"minimum": 3},

@@ -97,7 +97,9 @@ def migrate(opts: MigrateOptions) -> Outcome:
         kustomize = opts.tools.kustomize
         if copy is not None:  # the library blocks are copied while the overlay is fitted
             copying = tools.Background(lambda: library.copy_used(copy, library.used_blocks(plan.accelerator,
-                                                                                            plan.components)))
+                                                                                            plan.components)),
+                                       start=False)
+            copying.start()  # started only once `copying` is set, so that a failure always waits for it
 
         def build(directory: Path) -> str:
             if copying is not None:  # the blocks this render needs are in place

@@ -6,7 +6,7 @@ only on the Kustomize program, the library's files and the kustomization, so it
 is kept under a digest of all three (the program by name, version and size); a
 fleet of releases on the same building blocks, or a CI job that migrates again
 with the cache restored, renders it once. Version probes are kept under the
-program's path, size and modification time.
+program's path, size and modification time (those of scripts are not kept).
 
 Where: ``$HELM_TO_KUSTOMIZE_CACHE``, else ``$XDG_CACHE_HOME/helm-to-kustomize``,
 else ``~/.cache/helm-to-kustomize``. ``HELM_TO_KUSTOMIZE_CACHE=off`` turns it off.

@@ -12,10 +12,10 @@ overlay is checked against the expected objects before it is ever written out.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ Key = tuple[str, str]
 Build = Callable[[Path], str]
 
 
-@dataclass
+@dataclasses.dataclass
 class Fitted:
     """The last render of the fitted overlay, and the objects it still gets wrong."""
 
@@ -63,9 +63,11 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     markers = Markers(overlay.plan.literals)
     pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers)
     reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
-    overlay.objects, stand_ins = _placed([_clean(t) for t in unplaced], reserved,
-                                         generated() if unplaced else frozenset())
+    overlay.objects, stand_ins, addressed = _placed([_clean(t) for t in unplaced], reserved,
+                                                    generated() if unplaced else frozenset())
     overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay) + stand_ins
+    # the name a patch reaches each Helm object by: its library object's, or its stand-in
+    addressed.update({_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs})
     live = markers.live(_patched(marked, overlay))
     overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}
     residual: dict[Key, tuple[Any, Any]] = {}
@@ -73,7 +75,7 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         ov.write(overlay, staging)
         rendered = build(staging)
         residual = _residual(_objects(rendered), targets)
-        if not residual or not _fix(overlay, residual, pairs):
+        if not residual or not _fix(overlay, residual, addressed):
             break
     else:
         ov.write(overlay, staging)
@@ -132,17 +134,15 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
         ("components", lambda: plan.components != [LAST_COMPONENT],
          lambda: setattr(plan, "components", [LAST_COMPONENT])),
     ]
-    prefix, namespace = overlay.name_prefix, plan.namespace
-    context = {PREFIX_TOKEN: prefix or "", NAMESPACE_TOKEN: namespace or ""}
+    context = {PREFIX_TOKEN: overlay.name_prefix or "", NAMESPACE_TOKEN: plan.namespace or ""}
     while True:
-        values = plan.literals
-        plan.literals = {name: markers.marked[name] for name in values}
-        overlay.name_prefix = PREFIX_TOKEN if prefix else None
-        plan.namespace = NAMESPACE_TOKEN if namespace else None
+        marked = dataclasses.replace(
+            overlay, name_prefix=PREFIX_TOKEN if overlay.name_prefix else None,
+            plan=dataclasses.replace(plan, literals={name: markers.marked[name] for name in plan.literals},
+                                     namespace=NAMESPACE_TOKEN if plan.namespace else None))
         try:
-            text = _cached_build(staging, overlay, build, cache)
+            text = _cached_build(staging, marked, build, cache)
         except CommandFailed as marked_failure:
-            plan.literals, overlay.name_prefix, plan.namespace = values, prefix, namespace
             # Kustomize's message quotes the stand-ins: show the values they stand for
             failure = CommandFailed(marked_failure.cmd, marked_failure.returncode, marked_failure.stdout,
                                     substitute_context(markers.restore(marked_failure.stderr), context))
@@ -150,12 +150,11 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
             if step is None:
                 raise failure from None
             fallbacks.remove(step)
-            what = ", ".join(values) if step[0] == "literals" else ", ".join(plan.components)
+            what = ", ".join(plan.literals) if step[0] == "literals" else ", ".join(plan.components)
             plan.warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "
                                  "patches carry these values instead")
             step[2]()
             continue
-        plan.literals, overlay.name_prefix, plan.namespace = values, prefix, namespace
         return substitute_context(_objects(text), context)
 
 
@@ -268,18 +267,20 @@ def _applies(ops: list[dict], source: dict, target: dict) -> bool:
 
 
 def _placed(objects: list[dict], library: set[Key], generated: frozenset[Key]
-            ) -> tuple[list[dict], list[ov.PatchFile]]:
+            ) -> tuple[list[dict], list[ov.PatchFile], dict[Key, str]]:
     """Objects for objects.yaml. One with the kind and name of a library object (Kustomize
     refuses two objects with one id while both are in the build) goes in under a stand-in
     name, and a patch run after every other transformer gives it its name. A library object
     that stays to the end of the build (the generators' local-config ConfigMaps, dropped only
-    from the output) is first moved out of the way the same way."""
+    from the output) first steps aside into another namespace. Also returns the stand-in
+    name of each object that has one."""
     placed: list[dict] = []
     renames: list[ov.PatchFile] = []
+    stand_ins: dict[Key, str] = {}
     for index, obj in enumerate(objects):
         kind, name = _key(obj)
         if (kind, name) in library or (kind, name) in generated:
-            stand_in = f"{STAND_IN}{index}-{name}"
+            stand_in = stand_ins[(kind, name)] = f"{STAND_IN}{index}-{name}"
             obj = {**obj, "metadata": {**obj["metadata"], "name": stand_in}}
             if (kind, name) in generated:  # moved, not renamed: references to its name must not follow it
                 renames.append(ov.PatchFile(_file_name(f"library-{kind}-{name}-local-namespace"), kind, name,
@@ -288,7 +289,7 @@ def _placed(objects: list[dict], library: set[Key], generated: frozenset[Key]
             renames.append(ov.PatchFile(_file_name(f"extra-{kind}-{name}-name"), kind, stand_in,
                                         [{"op": "replace", "path": "/metadata/name", "value": name}], last=True))
         placed.append(obj)
-    return placed, renames
+    return placed, renames, stand_ins
 
 
 def _deletion(obj: dict, overlay: ov.Overlay) -> ov.PatchFile:
@@ -304,12 +305,9 @@ def _unprefixed(name: str, overlay: ov.Overlay) -> str:
     return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
-def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: list[tuple[dict, dict]]) -> bool:
-    """Patch what still differs, before the renames; False when nothing can be patched."""
-    library_name = {_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs}
-    # an extra object under a stand-in name is patched by that name (it gets its own only last)
-    library_name.update({(p.kind, p.ops[0]["value"]): p.target for p in overlay.patches
-                         if p.last and p.target.startswith(STAND_IN)})
+def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], addressed: dict[Key, str]) -> bool:
+    """Patch what still differs, before the renames; False when nothing can be patched.
+    ``addressed`` gives the name a patch reaches a Helm object by, where it is not its own."""
     fixes: list[ov.PatchFile] = []
     for key, (built, target) in residual.items():
         if built is None or target is None:
@@ -317,7 +315,7 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], pairs: lis
         ops = diff(_comparable(built), _comparable(target))
         if not ops:
             return False
-        name = library_name.get(key, key[1])
+        name = addressed.get(key, key[1])
         present = {_effect(op) for p in overlay.patches if (p.kind, p.target) == (key[0], name) for op in p.ops}
         if all(_effect(op) in present for op in ops):
             continue  # these operations are in already: patching cannot get this object any closer

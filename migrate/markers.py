@@ -9,8 +9,10 @@ serves every release on the same building blocks.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -27,28 +29,22 @@ class Markers:
         self.marked: dict[str, str] = {}
         self._runs: dict[str, str] = {}
         for index, (name, value) in enumerate(literals.items()):
-            runs = _RUN.findall(value)
-            if not runs:  # nothing to keep apart: the whole value is one token
-                self._runs[_token(index, 0)] = value
-                self.marked[name] = _token(index, 0)
-                continue
-            counter = iter(range(len(runs)))
-            self.marked[name] = _RUN.sub(lambda m, i=index: self._run(i, next(counter), m.group()), value)
+            runs = itertools.count()
 
-    def _run(self, index: int, run: int, text: str) -> str:
-        token = _token(index, run)
-        self._runs[token] = text
-        return token
+            def stand_in(match: re.Match[str], index: int = index) -> str:
+                token = _token(index, next(runs))
+                self._runs[token] = match.group()
+                return token
+
+            marked = _RUN.sub(stand_in, value)
+            if marked == value:  # no letters or digits to keep apart: the whole value is one token
+                self._runs[_token(index, 0)] = value
+                marked = _token(index, 0)
+            self.marked[name] = marked
 
     def restore(self, value: Any) -> Any:
-        """``value`` (a parsed render) with every token replaced by the text it stands for."""
-        if isinstance(value, str):
-            return _TOKEN.sub(lambda m: self._runs.get(m.group(), m.group()), value) if "h2k" in value else value
-        if isinstance(value, dict):
-            return {k: self.restore(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.restore(v) for v in value]
-        return value
+        """``value`` (a parsed render, or a message) with every token replaced by the text it stands for."""
+        return _map_strings(value, lambda text: _TOKEN.sub(lambda m: self._runs.get(m.group(), m.group()), text))
 
     def live(self, objects: list[dict]) -> set[str]:
         """The literals whose tokens still show in ``objects``."""
@@ -71,10 +67,15 @@ _CONTEXT = re.compile(f"{PREFIX_TOKEN}|{NAMESPACE_TOKEN}")
 
 def substitute_context(value: Any, context: dict[str, str]) -> Any:
     """``value`` with the namePrefix and namespace tokens replaced by what they stand for."""
+    return _map_strings(value, lambda text: _CONTEXT.sub(lambda m: context[m.group()], text))
+
+
+def _map_strings(value: Any, replace: Callable[[str], str]) -> Any:
+    """``value`` with ``replace`` applied to every string holding a token, map keys included."""
     if isinstance(value, str):
-        return _CONTEXT.sub(lambda m: context[m.group()], value) if "h2k" in value else value
+        return replace(value) if "h2k" in value else value
     if isinstance(value, dict):
-        return {substitute_context(k, context): substitute_context(v, context) for k, v in value.items()}
+        return {_map_strings(k, replace): _map_strings(v, replace) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_context(v, context) for v in value]
+        return [_map_strings(v, replace) for v in value]
     return value

@@ -56,7 +56,8 @@ class Overlay:
     def kustomization(self) -> dict:
         plan = self.plan
         doc: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-        if plan.namespace and not self._keeps_own_namespaces():
+        unset_only = bool(plan.namespace) and self._keeps_own_namespaces()
+        if plan.namespace and not unset_only:
             doc["namespace"] = plan.namespace
         if self.name_prefix:
             doc["namePrefix"] = self.name_prefix
@@ -72,7 +73,7 @@ class Overlay:
         if patches:
             doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in patches]
         transformers = []
-        if plan.namespace and self._keeps_own_namespaces():
+        if unset_only:
             transformers.append(namespace_transformer(plan.namespace))
         transformers += [patch_transformer(p) for p in self.patches if p.last]
         if transformers:

@@ -217,26 +217,26 @@ def load_helm(text: str) -> Any:
 
 
 try:
-    from yaml._yaml import CParser as _CParser
-except ImportError:  # PyYAML without libyaml
-    _CParser = None
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML without libyaml (the chart model's loader uses this one too)
+    CParser = None
 
 
-if _CParser is not None:
+if CParser is not None:
 
-    class _HelmFastLoader(_CParser, _HelmConstructor, _HelmResolver):  # type: ignore[misc, valid-type]
+    class _HelmFastLoader(CParser, _HelmConstructor, _HelmResolver):  # type: ignore[misc, valid-type]
         """HelmLoader's rules on libyaml's parser, without the size limits: for the data the
         tool ships (chart defaults, chart facts), never for a user's file."""
 
         def __init__(self, stream: str) -> None:
-            _CParser.__init__(self, stream)
+            CParser.__init__(self, stream)
             _HelmConstructor.__init__(self)
             _HelmResolver.__init__(self)
 
 
 def load_shipped(text: str) -> Any:
     """Parse one YAML document of the tool's own data with Helm's rules (fast where libyaml is)."""
-    if _CParser is None:
+    if CParser is None:
         return load_helm(text)
     return yaml.load(text, Loader=_HelmFastLoader)  # noqa: S506 - a safe loader
 

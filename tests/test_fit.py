@@ -60,7 +60,7 @@ def test_a_stuck_object_does_not_keep_the_others_from_their_fixes():
     overlay.patches = [ov.PatchFile("a-pod", "ConfigMap", "a", stuck_ops)]
     residual = {("ConfigMap", "a"): ({"kind": "ConfigMap", "spec": {"x": 1}}, {"kind": "ConfigMap", "spec": {"x": 1.0}}),
                 ("ConfigMap", "b"): ({"kind": "ConfigMap", "spec": {"y": 1}}, {"kind": "ConfigMap", "spec": {"y": 2}})}
-    assert fit._fix(overlay, residual, [])
+    assert fit._fix(overlay, residual, {})
     assert [(p.target, p.ops) for p in overlay.patches[1:]] == [("b", [{"op": "replace", "path": "/spec/y", "value": 2}])]
 
 

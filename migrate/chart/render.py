@@ -13,6 +13,7 @@ from migrate.chart.context import Release, RoleContext
 from migrate.chart.extra import extra_objects_text
 from migrate.chart.gotmpl import NO_VALUE, field, truthy
 from migrate.errors import ChartRefusal
+from migrate.yamlio import CParser as _CParser
 
 # Helm 3.17's install order; kinds not listed come after these, alphabetically.
 INSTALL_ORDER = (
@@ -124,11 +125,6 @@ def _plain_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 ManifestLoader.add_constructor("tag:yaml.org,2002:value", _plain_text)
 ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
 
-
-try:
-    from yaml._yaml import CParser as _CParser
-except ImportError:  # PyYAML without libyaml
-    _CParser = None
 
 if _CParser is not None:
 

@@ -71,16 +71,22 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     live = markers.live(_patched(marked, overlay))
     overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}
     residual: dict[Key, tuple[Any, Any]] = {}
+    ov.write(overlay, staging)
+    rendered = build(staging)
     for _ in range(MAX_ROUNDS):
-        ov.write(overlay, staging)
-        rendered = build(staging)
         residual = _residual(_objects(rendered), targets)
+        before = list(overlay.patches)
         if not residual or not _fix(overlay, residual, addressed):
             break
-    else:
         ov.write(overlay, staging)
-        rendered = build(staging)
-        residual = _residual(_objects(rendered), targets)
+        try:
+            rendered = build(staging)
+        except CommandFailed:  # Kustomize cannot apply these fixes: keep the last overlay that builds
+            overlay.patches = before
+            ov.write(overlay, staging)
+            rendered = build(staging)
+            break
+    residual = _residual(_objects(rendered), targets)
     return Fitted(rendered, sorted(f"{kind}/{name}" for kind, name in residual))
 
 
@@ -227,12 +233,32 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
         kind, name = _key(library_obj)
         name = _unprefixed(name, overlay)
         label = _label(name)
-        ops = diff(_comparable(library_obj), _comparable(target))
+        source = _comparable(library_obj)
+        ops = _subject_names(source, target) + diff(source, _comparable(target))
         content.extend(_grouped(ops, kind, name, library_obj, target, label, table))
         if _key(target)[1] != _key(library_obj)[1]:
             renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
                                         [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}]))
     return content + renames
+
+
+def _subject_names(source: dict, target: dict) -> list[dict]:
+    """Helm's RoleBinding subjects that name a ServiceAccount but no namespace. Kustomize gives
+    a subject the namespace of the ServiceAccount it renames (namePrefix, ``namespace:``), so the
+    subject is named as Helm names it before Kustomize's transformers run: it then refers to no
+    previous name and is left alone. ``source`` loses the namespace Kustomize gave it."""
+    if target.get("kind") not in ("RoleBinding", "ClusterRoleBinding"):
+        return []
+    ops = []
+    wanted = target.get("subjects") or []
+    for index, subject in enumerate(source.get("subjects") or []):
+        helm = wanted[index] if index < len(wanted) and isinstance(wanted[index], dict) else None
+        if not isinstance(subject, dict) or helm is None or helm.get("kind") != "ServiceAccount":
+            continue
+        if "namespace" not in helm:
+            subject.pop("namespace", None)
+            ops.append({"op": "replace", "path": f"/subjects/{index}/name", "value": helm.get("name")})
+    return ops
 
 
 def _grouped(ops: list[dict], kind: str, name: str, source: dict, target: dict, label: str,
@@ -347,6 +373,35 @@ def _objects(text: str) -> list[dict]:
 
 def _key(obj: dict) -> Key:
     return str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))
+
+
+key = _key
+
+_ROLES = ("decode", "prefill")
+
+
+def fullname_of(targets: list[dict], modelled: str) -> str:
+    """The base of Helm's object names. The chart's naming rule gives ``modelled``; a render
+    that names no object by it (a chart version that names differently) gives its own: the
+    role workloads are named ``<fullname>-<role>``."""
+    names = [_key(t)[1] for t in targets]
+    if any(n == modelled or n.startswith(modelled + "-") for n in names):
+        return modelled
+    for target in targets:
+        role = _labels(target).get("llm-d.ai/role") or _pod_labels(target).get("llm-d.ai/role")
+        name = _key(target)[1]
+        if role in _ROLES and name.endswith(f"-{role}") and target.get("kind") in WORKLOAD_KINDS:
+            return name[: -len(role) - 1]
+    return modelled
+
+
+WORKLOAD_KINDS = ("Deployment", "LeaderWorkerSet", "ReplicaSet")
+
+
+def _pod_labels(obj: dict) -> dict:
+    spec = obj.get("spec") or {}
+    template = spec.get("template") or (spec.get("leaderWorkerTemplate") or {}).get("workerTemplate") or {}
+    return (template.get("metadata") or {}).get("labels") or {}
 
 
 def _labels(obj: dict) -> dict:

@@ -6,6 +6,7 @@ The table is data (``mappings/<chart>/<version>/mapping.yaml``, validated by
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -106,13 +107,10 @@ class Table:
 
 @lru_cache(maxsize=None)
 def load_table(version: str) -> Table:
-    """Load and validate the mapping table of a chart version (once per process)."""
+    """Load and validate the mapping table of a chart version (once per process), with the
+    tables it extends resolved."""
     path = data_dir("mappings") / CHART / version / "mapping.yaml"
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
-    _check_schema(raw, path)
+    raw = resolved(version)
     table = Table(
         chart=raw["chart"],
         version=raw["version"],
@@ -125,6 +123,75 @@ def load_table(version: str) -> Table:
     )
     _check_references(table)
     return table
+
+
+@lru_cache(maxsize=None)
+def resolved(version: str) -> dict:
+    """The table of ``version`` as one document: its own file applied to the table it extends."""
+    path = data_dir("mappings") / CHART / version / "mapping.yaml"
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
+    _check_schema(raw, path)
+    if raw["version"] != version:
+        raise InputError(f"the table says version {raw['version']}, its folder {version}", file=str(path),
+                         key="version")
+    base = raw.get("extends")
+    if base is None:
+        return raw
+    if _version_key(base) >= _version_key(version):
+        raise InputError(f"a table extends an older version's table, not {base}", file=str(path), key="extends")
+    return _extended(copy.deepcopy(resolved(base)), raw, path)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.lstrip("v").split(".") if part.isdigit())
+
+
+_LAST = "model-config"
+
+
+def _extended(base: dict, delta: dict, path: Path) -> dict:
+    """``base`` with ``delta``'s differences applied (see schemas/mapping.schema.json, extends)."""
+    out = {**base, "version": delta["version"]}
+    accelerators = delta.get("accelerators") or {}
+    dirs = {**base["accelerators"]["dirs"], **accelerators.get("dirs", {})}
+    out["accelerators"] = {"default": accelerators.get("default", base["accelerators"]["default"]),
+                           "dirs": {k: v for k, v in dirs.items() if v is not None}}
+    out["components"] = _merged(base["components"], delta.get("components", []), delta.get("remove_components", []),
+                                "name", path, "components", default_before=_LAST)
+    out["patch_groups"] = _merged(base["patch_groups"], delta.get("patch_groups", []),
+                                  delta.get("remove_patch_groups", []), "name", path, "patch_groups",
+                                  default_before="other")
+    out["entries"] = _merged(base["entries"], delta.get("entries", []), delta.get("remove_entries", []), "id",
+                             path, "entries")
+    return out
+
+
+def _merged(items: list[dict], changes: list[dict], removed: list[str], key: str, path: Path, where: str,
+            default_before: str | None = None) -> list[dict]:
+    """Items by ``key``: a change replaces the item of its name in place, or is inserted before
+    its ``before`` (else ``default_before``, else at the end); ``removed`` names go."""
+    out = list(items)
+    for name in removed:
+        if name not in [item[key] for item in out]:
+            raise InputError(f"removes {name!r}, which the extended table does not have", file=str(path),
+                             key=f"remove_{where}")
+        out = [item for item in out if item[key] != name]
+    for index, change in enumerate(changes):
+        change = dict(change)
+        before = change.pop("before", None)
+        names = [item[key] for item in out]
+        if change[key] in names:
+            out[names.index(change[key])] = change
+            continue
+        if before is not None and before not in names:
+            raise InputError(f"{change[key]!r} goes before {before!r}, which is not in the table",
+                             file=str(path), key=f"{where}.{index}.before")
+        anchor = before or default_before
+        out.insert(names.index(anchor) if anchor in names else len(out), change)
+    return out
 
 
 def _entry(raw: dict) -> Entry:
@@ -271,18 +338,20 @@ def holds(condition: dict, values: dict) -> bool:
 
 
 def _check_schema(raw: Any, path: Path) -> None:
-    """Validate the table against schemas/mapping.schema.json; a table once found valid is
-    remembered (by the digest of table and schema) in the on-disk cache."""
-    from migrate import cache
-
-    schema_text = (data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8")
-    key = cache.digest("mapping-table", schema_text, raw)
-    if cache.read("validated", key) == "valid":
-        return
+    """Validate one table file against schemas/mapping.schema.json (``jsonschema``, imported here)."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(json.loads(schema_text)).iter_errors(raw))
+    error = jsonschema.exceptions.best_match(_table_validator().iter_errors(raw))
     if error is not None:
         key = ".".join(str(p) for p in error.absolute_path) or "(top)"
         raise InputError(f"invalid mapping table: {error.message}", file=str(path), key=key)
-    cache.write("validated", key, "valid")
+
+
+@lru_cache(maxsize=1)
+def _table_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads((data_dir("schemas") / "mapping.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+

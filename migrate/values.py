@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from migrate import resources
 from migrate.errors import InputError
-from migrate.schema import quick_check
 from migrate.yamlio import YamlError, load_helm, load_shipped
 
 if TYPE_CHECKING:
@@ -134,15 +133,13 @@ def _dotted(path: Any) -> str:
 def validate(effective: dict[str, Any], version: str, file: str | None = None) -> None:
     """Check effective values against the chart's JSON schema, as Helm does before rendering.
 
-    A quick check passes nearly every values file; ``jsonschema`` has the last word otherwise.
+    ``jsonschema`` is imported only here, where a run needs it.
     """
-    schema = _schema(version)
-    if quick_check(schema, effective):
+    validator = _validator(version)
+    if validator is None:  # releases before v0.2.8 ship no values schema: Helm checks nothing
         return
-    import jsonschema
-
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator = validator_class(schema)
+    if validator.is_valid(effective):
+        return
     errors = sorted(validator.iter_errors(effective), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         first = errors[0]
@@ -155,8 +152,21 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
 
 
 @lru_cache(maxsize=4)
-def _schema(version: str) -> dict[str, Any]:
-    return json.loads(resources.chart_schema_path(version).read_text(encoding="utf-8"))
+def _validator(version: str) -> Any:
+    schema = _schema(version)
+    if schema is None:
+        return None
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+@lru_cache(maxsize=4)
+def _schema(version: str) -> dict[str, Any] | None:
+    path = resources.chart_schema_path(version)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _error_key(error: jsonschema.ValidationError) -> str:

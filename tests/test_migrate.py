@@ -117,11 +117,17 @@ def test_inside_a_checkout_the_library_is_referenced_not_copied(cli, tmp_path):
     assert yaml.safe_load((out / "kustomization.yaml").read_text())["resources"][0] == "../../accelerators/nvidia"
 
 
-def test_not_equivalent_manifest_exits_1(cli, tmp_path):
+def test_a_render_the_values_do_not_explain_is_followed_with_a_warning(cli, tmp_path, kustomize_bin):
+    """The render is what runs: the overlay is fitted to it, and the user is told that the
+    values (defaults here) and the render (3 decode replicas) are not of one release."""
     result = cli(FIXTURES / "defaults" / "values.yaml", "-o", tmp_path / "ms",
                  "--verify-against", FIXTURES / "decode-replicas-3" / "manifest.yaml")
-    assert result.exit_code == 1
-    assert "NOT equivalent" in result.stdout
+    assert result.exit_code == 0, result.stderr
+    assert "warning: the values do not explain the render (" in result.stdout
+    assert "Deployment/rep-llm-d-modelservice-decode" in result.stdout
+    built = yaml.safe_load_all(tools.kustomize_build(tmp_path / "ms", kustomize_bin))
+    decode = next(o for o in built if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-decode"))
+    assert decode["spec"]["replicas"] == 3
 
 
 def test_json_report_accounts_for_every_value(cli, tmp_path):
@@ -218,11 +224,11 @@ def test_migrate_subcommand_is_the_same(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
 
 
-def test_verify_with_chart_runs_helm(cli, tmp_path, data_dir):
+def test_a_chart_that_is_not_llm_d_modelservice_is_refused(cli, tmp_path, data_dir):
     result = cli(FIXTURES / "defaults" / "values.yaml", "-o", tmp_path / "ms", "--chart", data_dir / "tiny-chart")
-    assert result.exit_code == 1
-    assert "missing" in result.stdout and "extra" in result.stdout
-    assert (tmp_path / "ms" / "kustomization.yaml").is_file()
+    assert result.exit_code == 2
+    assert "this is not a render of llm-d-modelservice" in result.stderr
+    assert not (tmp_path / "ms").exists()
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,9 @@ from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan
 
 if TYPE_CHECKING:
+    from migrate import helmside
     from migrate.cache import RenderCache
-    from migrate.manifests import Objects
-from migrate.resources import CHART, data_dir, supported_chart_versions
+from migrate.resources import CHART, data_dir
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _RELEASE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")  # what Helm accepts: a DNS subdomain
@@ -35,6 +35,7 @@ class Outcome:
     overlay: ov.Overlay
     output: Path
     residual: list[str] = field(default_factory=list)
+    side: helmside.HelmSide | None = None  # what the overlay was fitted to
     verification: object | None = None  # a compare.Result when verified
 
     @property
@@ -60,24 +61,34 @@ def run(opts: MigrateOptions) -> int:
 
 def migrate(opts: MigrateOptions) -> Outcome:
     """Load, plan, fit and write one overlay; nothing is written unless every step succeeds."""
-    from migrate import chart, fit, tools, values
+    from migrate import chart, fit, helmside, tools, values
     from migrate.mapping import load_table
 
-    version = chart_version(opts.chart_version)
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
     check_inputs_outside(opts)
     check_values_size(opts.values)
     user = values.load_user_values(opts.values)
+    side = helm_side(opts, release)
+    version = helmside.resolve_version(opts.chart_version, side)
     defaults = values.load_defaults(version)
     effective = values.merge_defaults(defaults, user)
-    values.validate(effective, version, str(opts.values))
+    if side is None:
+        validate_offline(effective, user, version, opts)
+        helmside.require_model(version, explicit=opts.chart_version is not None)
+    else:
+        values.validate(effective, version, str(opts.values))
     namespace = opts.namespace or "default"
     try:
-        targets = chart.render(effective, release, namespace)
+        targets = side.targets() if side is not None else chart.render(effective, release, namespace)
+        if side is None:
+            side = helmside.HelmSide({fit.key(t): t for t in targets}, "offline chart model", version, real=False)
         table = load_table(version)
         plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
                          model_uri=model_uri(effective, release, namespace))
+        fullname = fit.fullname_of(targets, chart.fullname(effective, release))
+        if side.real:
+            plan.warnings.extend(model_disagreement(side, effective, release, namespace, version))
     except InputError as exc:
         raise in_file(exc, str(opts.values)) from exc
     if plan.unmapped and not opts.allow_unmapped:
@@ -92,8 +103,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
         checkout = library.find_checkout(opts.output.absolute())
         copy = staging / library.COPY_NAME if checkout is None else None
         ref = library.COPY_NAME if checkout is None else library.reference(opts.output, checkout)
-        helm_side = _start_helm_side(opts, staging, release)
-        overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan))
+        overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan, side))
         kustomize = opts.tools.kustomize
         if copy is not None:  # the library blocks are copied while the overlay is fitted
             copying = tools.Background(lambda: library.copy_used(copy, library.used_blocks(plan.accelerator,
@@ -107,13 +117,14 @@ def migrate(opts: MigrateOptions) -> Outcome:
             return tools.kustomize_build(directory, kustomize)
 
         root = checkout or data_dir("kustomize")
-        fitted = fit.fit(staging, overlay, targets, chart.fullname(effective, release), table, build,
+        fitted = fit.fit(staging, overlay, targets, fullname, table, build,
                          render_cache(kustomize, root), lambda: library.generated_ids(root))
         if copy is not None:
             library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
-        outcome = Outcome(plan, overlay, opts.output, fitted.residual)
-        outcome.verification = _verify(opts, helm_side, fitted.rendered)
-        ov.commit(staging, opts.output)
+        outcome = Outcome(plan, overlay, opts.output, fitted.residual, side=side)
+        if opts.verify_against or opts.chart:
+            outcome.verification = _verify(opts, side, fitted.rendered)
+        ov.commit(staging, opts.output, force=opts.force)
     except OSError as exc:
         _discard(staging, created, copying)
         raise InputError(f"cannot write the overlay ({exc.strerror or exc}); nothing was changed",
@@ -125,6 +136,74 @@ def migrate(opts: MigrateOptions) -> Outcome:
         _discard(staging, created, copying)
         raise
     return outcome
+
+
+def model_disagreement(side: helmside.HelmSide, effective: dict, release: str, namespace: str,
+                       version: str) -> list[str]:
+    """Where the chart model, for a version it covers, renders these values otherwise than the
+    given render: the values and the render are then of different releases or revisions. The
+    overlay follows the render (what runs); the warning names the objects."""
+    from migrate import chart, fit, helmside
+    from migrate.compare import compare
+
+    if version not in helmside.MODELLED_VERSIONS:
+        return []
+    try:
+        modelled = {fit.key(t): t for t in chart.render(effective, release, namespace)}
+    except InputError:
+        return []
+    result = compare(side.objects, modelled, namespace)
+    if result.equivalent:
+        return []
+    differing = [obj.id for obj in result.not_equal()]
+    named = ", ".join(differing[:4]) + (" ..." if len(differing) > 4 else "")
+    return [f"the values do not explain the render ({named}): chart {version} renders them "
+            "otherwise; the overlay follows the render. Are the values and the manifest of the same release "
+            "and revision?"]
+
+
+def helm_side(opts: MigrateOptions, release: str) -> helmside.HelmSide | None:
+    """The release's real render, when one is at hand: the manifest, or ``helm template``."""
+    from migrate import helmside
+
+    if opts.verify_against is not None and opts.chart is not None:
+        raise InputError("give at most one of --verify-against and --chart")
+    if opts.verify_against is not None:
+        return helmside.from_manifest(opts.verify_against)
+    if opts.chart is not None:
+        version = opts.chart_version
+        if version and not version.startswith("v"):
+            version = f"v{version}"
+        return helmside.from_chart(opts.chart, opts.values, release, opts.namespace, version, opts.tools)
+    return None
+
+
+def validate_offline(effective: dict, user: dict, version: str, opts: MigrateOptions) -> None:
+    """Validate for the chart model; values that only an older chart accepts get a hint naming it."""
+    from migrate import helmside, values
+
+    try:
+        values.validate(effective, version, str(opts.values))
+    except InputError as exc:
+        if opts.chart_version is not None:
+            raise
+        accepted = helmside.versions_accepting(
+            lambda v: values.validate(values.merge_defaults(values.load_defaults(v), user), v))
+        accepted = [v for v in accepted if v != version]
+        if not accepted:
+            raise
+        raise InputError(f"{_unplaced(exc)}; these values fit chart {helmside.ranges(accepted)}: give the "
+                         "release's render with --verify-against MANIFEST, or --chart CHART --chart-version V",
+                         file=exc.file, key=exc.key) from None
+
+
+def _unplaced(exc: InputError) -> str:
+    """The message of ``exc`` without its ``file: key: `` prefix."""
+    text = str(exc)
+    for part in (exc.file, exc.key):
+        if part and text.startswith(f"{part}: "):
+            text = text[len(part) + 2:]
+    return text
 
 
 def _discard(staging: Path, created: Path | None, copying: tools.Background | None) -> None:
@@ -199,48 +278,13 @@ def model_uri(effective: dict, release: str, namespace: str) -> str | None:
     return f"hf://{rendered.pop()}" if len(rendered) == 1 else None
 
 
-def _start_helm_side(opts: MigrateOptions, overlay_dir: Path, release: str) -> tools.Background | None:
-    """Read and parse ``--verify-against``, or run ``helm template`` of ``--chart``, in the
-    background while the overlay is fitted (the Kustomize renders leave the CPU free)."""
-    if not opts.verify_against and not opts.chart:
-        return None
-    from migrate import tools
-    from migrate.commands import verify
-    from migrate.manifests import parse_manifest
-    from migrate.options import VerifyOptions
-
-    side = VerifyOptions(overlay=overlay_dir, manifest=opts.verify_against, chart=opts.chart,
-                         values=opts.values if opts.chart else None, release=release,
-                         namespace=opts.namespace, tools=opts.tools)
-
-    def parsed() -> tuple[Objects, str]:
-        text, source = verify.helm_side(side)
-        return parse_manifest(text, source=source), source
-
-    return tools.Background(parsed)
-
-
-def _verify(opts: MigrateOptions, helm_side: tools.Background | None, built: str) -> object | None:
+def _verify(opts: MigrateOptions, side: helmside.HelmSide, built: str) -> object:
     """Verify the staged overlay (``built`` is its render) against the Helm side."""
-    if helm_side is None:
-        return None
     from migrate.compare import compare
     from migrate.manifests import parse_manifest
 
-    helm, _ = helm_side.result()
     # Helm renders into "default" when no namespace is given, and so does the chart model.
-    return compare(helm, parse_manifest(built, source="kustomize output"), opts.namespace or "default")
-
-
-def chart_version(requested: str | None) -> str:
-    supported = supported_chart_versions()
-    if requested is None:
-        return supported[-1]
-    wanted = requested if requested.startswith("v") else f"v{requested}"
-    if wanted not in supported:
-        raise InputError(f"chart version {requested!r} is not supported; supported: {', '.join(supported)}",
-                         key="--chart-version")
-    return wanted
+    return compare(side.objects, parse_manifest(built, source="kustomize output"), opts.namespace or "default")
 
 
 def release_name(opts: MigrateOptions) -> str:
@@ -252,11 +296,21 @@ def release_name(opts: MigrateOptions) -> str:
     return release
 
 
-def header(opts: MigrateOptions, release: str, version: str, plan: Plan) -> list[str]:
+def header(opts: MigrateOptions, release: str, version: str, plan: Plan, side: helmside.HelmSide | None
+           ) -> list[str]:
     command = ["helm-to-kustomize", str(opts.values), "-o", str(opts.output), "--release", release]
     if opts.namespace:
         command += ["--namespace", opts.namespace]
+    if opts.chart_version:
+        command += ["--chart-version", opts.chart_version]
+    if opts.verify_against:
+        command += ["--verify-against", str(opts.verify_against)]
+    if opts.chart:
+        command += ["--chart", opts.chart]
+    if opts.allow_unmapped:
+        command += ["--allow-unmapped"]
     lines = [f"Generated by helm-to-kustomize {__version__} from {CHART} {version} values.",
+             f"Fitted to: {side.described if side is not None else 'offline chart model; not checked against Helm'}.",
              f"Command: {shlex.join(command)}"]
     if plan.unmapped:
         lines += ["", "Unmapped values (the chart ignores them; kept out of this overlay):"]
@@ -271,8 +325,9 @@ def text_report(outcome: Outcome) -> str:
     plan = outcome.plan
     counts = {s: sum(1 for leaf in plan.leaves if leaf.status == s) for s in ("mapped", "default", "unmapped")}
     lines = [
-        f"wrote {outcome.output}: accelerator {plan.accelerator}, components "
-        f"{', '.join(plan.components) or 'none'}, {len(outcome.overlay.patches)} patches",
+        f"wrote {outcome.output} (release {plan.release}, namespace {plan.namespace or 'none set'}, "
+        f"{CHART} {plan.chart_version}, fitted to {_source(outcome)}): accelerator {plan.accelerator}, "
+        f"components {', '.join(plan.components) or 'none'}, {len(outcome.overlay.patches)} patches",
         f"values: {counts['mapped']} mapped, {counts['default']} equal to the chart default, "
         f"{counts['unmapped']} unmapped",
     ]
@@ -286,6 +341,11 @@ def text_report(outcome: Outcome) -> str:
     return "".join(ov.printable(line) + "\n" for line in lines)
 
 
+def _source(outcome: Outcome) -> str:
+    side = outcome.side
+    return side.described if side is not None else "offline chart model; not checked against Helm"
+
+
 def json_report(outcome: Outcome) -> dict:
     plan = outcome.plan
     return {
@@ -294,6 +354,8 @@ def json_report(outcome: Outcome) -> dict:
         "release": plan.release,
         "namespace": plan.namespace,
         "overlay": str(outcome.output),
+        "fittedTo": _source(outcome),
+        "checkedAgainstHelm": bool(outcome.side is not None and outcome.side.real),
         "accelerator": plan.accelerator,
         "components": plan.components,
         "literals": plan.literals,

@@ -7,6 +7,7 @@ The table is data (``mappings/<chart>/<version>/mapping.yaml``, validated by
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Entry:
     why: str | None = None
     source: tuple[str, ...] = ()  # the keys of a literal's value, when a key holds a dot
     when: dict | None = None  # a literal is set only when this holds
+    reads: tuple[tuple[str, tuple[str, ...]], ...] = ()  # under a path, the keys the chart reads there
 
     def value(self, values: dict) -> Any:
         """The value this entry reads (literal entries)."""
@@ -47,6 +49,28 @@ class Entry:
     @cached_property
     def patterns(self) -> tuple[PathPattern, ...]:
         return tuple(PathPattern(p) for p in _expand_roles(self.paths))
+
+    @cached_property
+    def _read_patterns(self) -> tuple[tuple[PathPattern, tuple[PathPattern, ...], tuple[str, ...]], ...]:
+        out = []
+        for parent, keys in self.reads:
+            for expanded in _expand_roles((parent,)):
+                out.append((PathPattern(expanded), tuple(PathPattern(k) for k in keys), keys))
+        return tuple(out)
+
+    def unread(self, generic: str) -> tuple[str, str | None] | None:
+        """For a leaf this entry covers (list indices as ``[*]``): None when the chart reads it;
+        else the key the chart does not read there, and the nearest key it does read."""
+        for parent, keys, names in self._read_patterns:
+            rest = parent.rest(generic)
+            if rest is None or not rest:
+                continue
+            if any(k.match(rest) for k in keys) or any(n.startswith(rest + ".") for n in names):
+                return None
+            first = re.split(r"[.\[]", rest, maxsplit=1)[0]
+            near = difflib.get_close_matches(first, sorted({n.split(".")[0] for n in names}), n=1, cutoff=0.6)
+            return first, near[0] if near else None
+        return None
 
 
 @dataclass(frozen=True)
@@ -205,6 +229,7 @@ def _entry(raw: dict) -> Entry:
         why=raw.get("why"),
         source=tuple(raw.get("from", ())),
         when=raw.get("when"),
+        reads=tuple((parent, tuple(keys)) for parent, keys in (raw.get("reads") or {}).items()),
     )
 
 
@@ -286,10 +311,20 @@ class PathPattern:
         self._regex = _compile(pattern) if "*" in pattern.replace("[*]", "") else None
 
     def match(self, path: str) -> bool:
+        return self.rest(path) is not None
+
+    def rest(self, path: str) -> str | None:
+        """What follows the matched part of ``path`` (no leading dot), or None: no match."""
         if self._regex is not None:
-            return self._regex.match(path) is not None
-        end = len(self.pattern)
-        return path.startswith(self.pattern) and (len(path) == end or path[end] in ".[")
+            found = self._regex.match(path)
+            if found is None:
+                return None
+            end = found.end()
+        else:
+            end = len(self.pattern)
+            if not (path.startswith(self.pattern) and (len(path) == end or path[end] in ".[")):
+                return None
+        return path[end:].removeprefix(".")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -301,7 +336,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
             parts.append(r"[^.\[]+")
         else:
             parts.append(re.escape(token))
-    return re.compile("^" + "".join(parts) + r"(?:$|[.\[])")
+    return re.compile("^" + "".join(parts) + r"(?=$|[.\[])")
 
 
 # --- conditions ----------------------------------------------------------------------------

@@ -22,9 +22,11 @@ class Leaf:
     """One leaf of the user's values and what became of it."""
 
     path: str
-    status: str  # "mapped", "default" or "unmapped"
+    status: str  # "mapped", "default", "unmapped" or "ignored" (a key the chart does not read there)
     entry: str | None = None
     to: str | None = None
+    key: str | None = None  # for an ignored leaf: the key the chart does not read
+    hint: str | None = None  # and the nearest key it reads there
 
 
 @dataclass
@@ -41,6 +43,11 @@ class Plan:
     @property
     def unmapped(self) -> list[str]:
         return [leaf.path for leaf in self.leaves if leaf.status == "unmapped"]
+
+    @property
+    def ignored(self) -> list[Leaf]:
+        """Leaves under a mapped key that the chart does not read (a misspelt key, say)."""
+        return [leaf for leaf in self.leaves if leaf.status == "ignored"]
 
 
 def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, release: str,
@@ -84,6 +91,10 @@ def account(table: Table, user: dict, defaults: dict) -> list[Leaf]:
         entry = table.entry_for(path)
         if entry is None:
             out.append(Leaf(path, "unmapped"))
+            continue
+        unread = entry.unread(re.sub(r"\[\d+\]", "[*]", path))
+        if unread is not None:
+            out.append(Leaf(path, "ignored", entry.id, None, *unread))
         else:
             out.append(Leaf(path, "mapped", entry.id, entry.to))
     return out

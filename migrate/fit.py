@@ -65,7 +65,7 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
     overlay.objects, stand_ins, addressed = _placed([_clean(t) for t in unplaced], reserved,
                                                     generated() if unplaced else frozenset())
-    overlay.patches = [_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay) + stand_ins
+    overlay.patches = _unique([_deletion(obj, overlay) for obj in unused] + _patches(pairs, table, overlay) + stand_ins)
     # the name a patch reaches each Helm object by: its library object's, or its stand-in
     addressed.update({_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs})
     live = markers.live(_patched(marked, overlay))
@@ -229,10 +229,11 @@ def _library_match(target: dict, candidates: list[dict], fullname: str, stem: st
 def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) -> list[ov.PatchFile]:
     content: list[ov.PatchFile] = []
     renames: list[ov.PatchFile] = []
+    names = [_unprefixed(_key(lib)[1], overlay) for lib, _ in pairs]
     for library_obj, target in pairs:
         kind, name = _key(library_obj)
         name = _unprefixed(name, overlay)
-        label = _label(name)
+        label = _label(name, kind, shared=names.count(name) > 1)
         source = _comparable(library_obj)
         ops = _subject_names(source, target) + diff(source, _comparable(target))
         content.extend(_grouped(ops, kind, name, library_obj, target, label, table))
@@ -240,6 +241,19 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
             renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
                                         [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}]))
     return content + renames
+
+
+def _unique(patches: list[ov.PatchFile]) -> list[ov.PatchFile]:
+    """Patch files with distinct names (a second ``x`` becomes ``x-2``): each is its own file."""
+    seen: set[str] = set()
+    for patch in patches:
+        name, n = patch.name, 1
+        while name in seen:
+            n += 1
+            name = f"{patch.name}-{n}"
+        patch.name = name
+        seen.add(name)
+    return patches
 
 
 def _subject_names(source: dict, target: dict) -> list[dict]:
@@ -322,7 +336,7 @@ def _deletion(obj: dict, overlay: ov.Overlay) -> ov.PatchFile:
     kind, name = _key(obj)
     name = _unprefixed(name, overlay)
     identity = {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": {"name": name}}
-    return ov.PatchFile(_file_name(f"{_label(name) or kind}-delete"), kind, name, delete=identity)
+    return ov.PatchFile(_file_name(f"{_label(name, kind) or kind}-delete"), kind, name, delete=identity)
 
 
 def _unprefixed(name: str, overlay: ov.Overlay) -> str:
@@ -408,11 +422,16 @@ def _labels(obj: dict) -> dict:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
-def _label(name: str) -> str:
-    """A short file-name label for a library object: decode, prefill, serviceaccount, ..."""
+def _label(name: str, kind: str = "", shared: bool = False) -> str:
+    """A short file-name label for a library object: decode, prefill, serviceaccount, epp-service,
+    inferencepool, ... The kind is added where objects of several kinds share the name (a
+    workload keeps the bare label)."""
     if name == LIBRARY_STEM:
-        return "serviceaccount"
-    return name[len(LIBRARY_STEM) + 1:] if name.startswith(LIBRARY_STEM + "-") else name
+        return (kind or "ServiceAccount").lower()
+    label = name[len(LIBRARY_STEM) + 1:] if name.startswith(LIBRARY_STEM + "-") else name
+    if shared and kind and kind not in WORKLOAD_KINDS:
+        label = f"{label}-{kind.lower()}"
+    return label
 
 
 def _comparable(obj: dict) -> dict:

@@ -50,18 +50,29 @@ def _empty(value: Any) -> bool:
     return value is None or value == {} or value == []
 
 
+# An object's own metadata, labels and annotations are never removed whole: Kustomize keeps
+# its bookkeeping of earlier names there while it builds (and panics without it).
+_KEPT_WHOLE = (("metadata",), ("metadata", "annotations"), ("metadata", "labels"))
+
+
+def _removal(value: Any, at: list[str | int]) -> list[Op]:
+    if tuple(at) in _KEPT_WHOLE and isinstance(value, dict):
+        return _diff_dicts(value, {}, at)
+    return [{"op": "remove", "path": pointer(at)}]
+
+
 def _diff_dicts(src: dict, dst: dict, path: list[str | int]) -> list[Op]:
     ops: list[Op] = []
     for key, value in src.items():
         if key not in dst and not _empty(value):
-            ops.append({"op": "remove", "path": pointer([*path, key])})
+            ops.extend(_removal(value, [*path, key]))
     for key, value in dst.items():
         if key not in src:
             if not _empty(value):
                 ops.append({"op": "add", "path": pointer([*path, key]), "value": strip_nulls(value)})
         elif _empty(value):
             if not _empty(src[key]):
-                ops.append({"op": "remove", "path": pointer([*path, key])})
+                ops.extend(_removal(src[key], [*path, key]))
         else:
             ops.extend(diff(src[key], value, [*path, key]))
     return ops

@@ -52,7 +52,7 @@ class Fitted:
 
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         table: Table, build: Build, cache: RenderCache | None = None,
-        generated: Callable[[], frozenset[Key]] = frozenset) -> Fitted:
+        generated: Callable[[], frozenset[Key]] = frozenset, extra: frozenset[Key] = frozenset()) -> Fitted:
     """Add patches and objects to ``overlay`` until it renders ``targets``.
 
     The library part is rendered once, with every literal replaced by markers (from ``cache``
@@ -61,7 +61,8 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     rendered for real and any remaining difference is patched.
     """
     markers = Markers(overlay.plan.literals)
-    pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers)
+    pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers,
+                                                    extra)
     reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
     overlay.objects, stand_ins, addressed = _placed([_clean(t) for t in unplaced], reserved,
                                                     generated() if unplaced else frozenset())
@@ -110,7 +111,7 @@ def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
 
 
 def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build,
-                  cache: RenderCache | None, markers: Markers
+                  cache: RenderCache | None, markers: Markers, extra: frozenset[Key]
                   ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict], list[dict]]:
     """Render the library part; use a namePrefix when it alone gives every object Helm's name.
 
@@ -120,12 +121,12 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
     if _prefix_may_do(targets, fullname):
         overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
         marked = _render_library(staging, overlay, build, cache, markers)
-        pairs, unused, unplaced = pair(markers.restore(marked), targets, fullname, fullname)
+        pairs, unused, unplaced = pair(markers.restore(marked), targets, fullname, fullname, extra)
         if not unplaced and all(_key(lib) == _key(t) for lib, t in pairs):
             return pairs, unused, unplaced, marked
     overlay.name_prefix = None
     marked = _render_library(staging, overlay, build, cache, markers)
-    return (*pair(markers.restore(marked), targets, fullname, LIBRARY_STEM), marked)
+    return (*pair(markers.restore(marked), targets, fullname, LIBRARY_STEM, extra), marked)
 
 
 def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None,
@@ -188,7 +189,7 @@ def _prefix_may_do(targets: list[dict], fullname: str) -> bool:
 # --- pairing library objects with Helm's objects -------------------------------------------
 
 
-def pair(rendered: list[dict], targets: list[dict], fullname: str, stem: str
+def pair(rendered: list[dict], targets: list[dict], fullname: str, stem: str, extra: frozenset[Key] = frozenset()
          ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
     """Pair each Helm object with the library object of the same kind and role.
 
@@ -203,6 +204,17 @@ def pair(rendered: list[dict], targets: list[dict], fullname: str, stem: str
             unplaced.append(target)
         else:
             free.remove(match)
+            pairs.append((match, target))
+    # A chart object the library names otherwise (v0.3.x's `<type>-resource-claim-template`):
+    # the library object of its kind that nothing else took, renamed and patched. The values'
+    # own extraObjects are never taken for library objects.
+    for target in list(unplaced):
+        if _key(target) in extra:
+            continue
+        match = next((c for c in free if c.get("kind") == target.get("kind")), None)
+        if match is not None:
+            free.remove(match)
+            unplaced.remove(target)
             pairs.append((match, target))
     return pairs, free, unplaced
 

@@ -242,6 +242,9 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
     content: list[ov.PatchFile] = []
     renames: list[ov.PatchFile] = []
     names = [_unprefixed(_key(lib)[1], overlay) for lib, _ in pairs]
+    bare = {subject.get("name") for _, target in pairs if target.get("kind") in ("RoleBinding", "ClusterRoleBinding")
+            for subject in target.get("subjects") or []
+            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount" and not subject.get("namespace")}
     for library_obj, target in pairs:
         kind, name = _key(library_obj)
         name = _unprefixed(name, overlay)
@@ -250,8 +253,12 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
         ops = _subject_names(source, target) + diff(source, _comparable(target))
         content.extend(_grouped(ops, kind, name, library_obj, target, label, table))
         if _key(target)[1] != _key(library_obj)[1]:
+            # A ServiceAccount a namespace-less RoleBinding subject names is renamed after the
+            # namespace is set, so that Kustomize never sees the subject refer to it by a former id.
+            late = kind == "ServiceAccount" and _key(target)[1] in bare
             renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
-                                        [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}]))
+                                        [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}],
+                                        last=late))
     return content + renames
 
 

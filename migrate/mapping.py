@@ -250,13 +250,20 @@ def _check_references(table: Table) -> None:
 
 
 def lookup(values: Any, path: str, default: Any = None) -> Any:
-    """The value at a dotted path, or ``default`` when any step is missing."""
+    """The value at a dotted path, or ``default`` when any step is missing. A key that holds
+    dots is written in brackets: ``modelArtifacts.labels[llm-d.ai/model]``."""
     node = values
-    for part in path.split("."):
+    for part in _path_keys(path):
         if not isinstance(node, dict) or part not in node:
             return default
         node = node[part]
     return node
+
+
+def _path_keys(path: str) -> list[str]:
+    if "[" not in path:
+        return path.split(".")
+    return [bracketed or plain for bracketed, plain in re.findall(r"\[([^\]]+)\]|([^.\[]+)", path)]
 
 
 def leaves(values: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -51,18 +51,37 @@ class Plan:
 
 
 def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, release: str,
-              namespace: str | None, model_uri: str | None) -> Plan:
-    """Choose the library parts for ``effective`` values and account for every user leaf."""
+              namespace: str | None, model_uri: str | None, rendered: dict[str, str] | None = None) -> Plan:
+    """Choose the library parts for ``effective`` values and account for every user leaf.
+    ``rendered`` holds literals read off the Helm render, for what no value of this chart
+    version names (v0.2.x labels its pods with the release's full name)."""
+    literals = {name: value for name, value in (rendered or {}).items() if _SAFE_LITERAL.match(value)}
+    literals.update(_literals(table, effective, model_uri))
     return Plan(
         chart_version=table.version,
         release=release,
         namespace=namespace,
         accelerator=table.accelerator_dir(effective),
         components=table.chosen_components(effective),
-        literals=_literals(table, effective, model_uri),
+        literals=literals,
         leaves=account(table, user, defaults),
         warnings=secret_warnings(user),
     )
+
+
+def rendered_literals(targets: list[dict]) -> dict[str, str]:
+    """``modelLabel`` as the render labels the model's pods, when every decode and prefill
+    workload carries one and the same ``llm-d.ai/model``."""
+    seen = set()
+    for obj in targets:
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        template = spec.get("template") or (spec.get("leaderWorkerTemplate") or {}).get("workerTemplate") or {}
+        labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else None
+        if not isinstance(labels, dict) or labels.get("llm-d.ai/role") not in ("decode", "prefill"):
+            continue
+        seen.add(labels.get("llm-d.ai/model"))
+    value = seen.pop() if len(seen) == 1 else None
+    return {"modelLabel": value} if isinstance(value, str) and value else {}
 
 
 def _literals(table: Table, effective: dict, model_uri: str | None) -> dict[str, str]:

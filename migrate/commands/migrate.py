@@ -16,7 +16,7 @@ from migrate import __version__, library
 from migrate import overlay as ov
 from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError, ToolError
 from migrate.options import MigrateOptions
-from migrate.plan import Plan, make_plan
+from migrate.plan import Plan, make_plan, rendered_literals
 
 if TYPE_CHECKING:
     from migrate import helmside
@@ -61,7 +61,7 @@ def run(opts: MigrateOptions) -> int:
 
 def migrate(opts: MigrateOptions) -> Outcome:
     """Load, plan, fit and write one overlay; nothing is written unless every step succeeds."""
-    from migrate import chart, fit, helmside, tools, values
+    from migrate import chart, extra_objects, fit, helmside, tools, values
     from migrate.mapping import load_table
 
     release = release_name(opts)
@@ -81,21 +81,21 @@ def migrate(opts: MigrateOptions) -> Outcome:
     namespace = opts.namespace or "default"
     try:
         targets = side.targets() if side is not None else chart.render(effective, release, namespace)
+        extra_objects.check(effective, targets, release, namespace)  # broken items: exit 2, named
         if side is None:
             side = helmside.HelmSide({fit.key(t): t for t in targets}, "offline chart model", version, real=False)
         table = load_table(version)
         plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
-                         model_uri=model_uri(effective, release, namespace))
+                         model_uri=model_uri(effective, release, namespace), rendered=rendered_literals(targets))
         fullname = fit.fullname_of(targets, chart.fullname(effective, release))
         if side.real:
             plan.warnings.extend(model_disagreement(side, effective, release, namespace, version))
     except InputError as exc:
         raise in_file(exc, str(opts.values)) from exc
-    if plan.unmapped and not opts.allow_unmapped:
-        first = plan.unmapped[0]
-        more = f" (and {len(plan.unmapped) - 1} more)" if len(plan.unmapped) > 1 else ""
-        raise InputError(f"no mapping for this value{more}; the chart ignores it or this version does not "
-                         "support it; remove it or pass --allow-unmapped", file=str(opts.values), key=first)
+    try:
+        refuse_unaccounted(plan, opts)
+    except InputError as exc:
+        raise (exc if side.real else _with_fitting_versions(exc, user, version, opts)) from None
     created = ov.missing_ancestor(opts.output)
     staging = ov.staging_dir(opts.output)
     copying = None
@@ -118,7 +118,8 @@ def migrate(opts: MigrateOptions) -> Outcome:
 
         root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, fullname, table, build,
-                         render_cache(kustomize, root), lambda: library.generated_ids(root))
+                         render_cache(kustomize, root), lambda: library.generated_ids(root),
+                         extra_ids(effective))
         if copy is not None:
             library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
         outcome = Outcome(plan, overlay, opts.output, fitted.residual, side=side)
@@ -136,6 +137,41 @@ def migrate(opts: MigrateOptions) -> Outcome:
         _discard(staging, created, copying)
         raise
     return outcome
+
+
+def refuse_unaccounted(plan: Plan, opts: MigrateOptions) -> None:
+    """Values that reach nothing are an error (exit 2) unless ``--allow-unmapped``: a key no
+    table entry maps, and a key below a mapped one that the chart does not read but that is
+    close to one it reads (a misspelling: ``resoures``, ``envv``). A key the chart does not read
+    and that resembles none it reads (a field this chart version does not copy, such as a
+    container's ``ports`` before v0.2.1) is a warning: the render shows it was never deployed."""
+    misspelt = [leaf for leaf in plan.ignored if leaf.hint]
+    unread = [leaf for leaf in plan.ignored if not leaf.hint]
+    plan.warnings.extend(ignored_line(leaf, plan.chart_version) + "; left out" for leaf in unread)
+    count = len(plan.unmapped) + len(misspelt)
+    if not count:
+        return
+    if opts.allow_unmapped:
+        plan.warnings.extend(ignored_line(leaf, plan.chart_version) + "; left out (--allow-unmapped)"
+                             for leaf in misspelt)
+        return
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    if plan.unmapped:
+        raise InputError(f"no mapping for this value{more}; the chart ignores it or this version does not "
+                         "support it; remove it or pass --allow-unmapped", file=str(opts.values),
+                         key=plan.unmapped[0])
+    leaf = misspelt[0]
+    raise InputError(f"{ignored_line(leaf, plan.chart_version, keyed=False)}{more}; fix or remove it, or pass "
+                     "--allow-unmapped", file=str(opts.values), key=leaf.path)
+
+
+def ignored_line(leaf: Any, version: str, keyed: bool = True) -> str:
+    """``decode.containers[0].resoures.limits: ignored by the chart: ... does not read `resoures` here
+    (did you mean `resources`?)``"""
+    text = f"ignored by the chart: {CHART} {version} does not read `{leaf.key}` here"
+    if leaf.hint:
+        text += f" (did you mean `{leaf.hint}`?)"
+    return f"{leaf.path}: {text}" if keyed else text
 
 
 def model_disagreement(side: helmside.HelmSide, effective: dict, release: str, namespace: str,
@@ -180,21 +216,40 @@ def helm_side(opts: MigrateOptions, release: str) -> helmside.HelmSide | None:
 
 def validate_offline(effective: dict, user: dict, version: str, opts: MigrateOptions) -> None:
     """Validate for the chart model; values that only an older chart accepts get a hint naming it."""
-    from migrate import helmside, values
+    from migrate import values
 
     try:
         values.validate(effective, version, str(opts.values))
     except InputError as exc:
-        if opts.chart_version is not None:
-            raise
-        accepted = helmside.versions_accepting(
-            lambda v: values.validate(values.merge_defaults(values.load_defaults(v), user), v))
-        accepted = [v for v in accepted if v != version]
-        if not accepted:
-            raise
-        raise InputError(f"{_unplaced(exc)}; these values fit chart {helmside.ranges(accepted)}: give the "
-                         "release's render with --verify-against MANIFEST, or --chart CHART --chart-version V",
-                         file=exc.file, key=exc.key) from None
+        raise _with_fitting_versions(exc, user, version, opts) from None
+
+
+def _with_fitting_versions(exc: InputError, user: dict, version: str, opts: MigrateOptions) -> InputError:
+    """``exc``, and when no --chart-version was given, the releases whose schema accepts the
+    values and whose table maps every one of them: the release is likely of one of those."""
+    from migrate import helmside
+
+    if opts.chart_version is not None:
+        return exc
+    fitting = [v for v in helmside.versions_accepting(lambda v: _fits(user, v)) if v != version]
+    if not fitting:
+        return exc
+    return InputError(f"{_unplaced(exc)}; these values fit chart {helmside.ranges(fitting)}: give the release's "
+                      "render with --verify-against MANIFEST, or --chart CHART --chart-version V",
+                      file=exc.file, key=exc.key)
+
+
+def _fits(user: dict, version: str) -> None:
+    """Raise InputError unless ``version``'s schema accepts ``user`` and its table maps every value."""
+    from migrate import values
+    from migrate.mapping import load_table
+    from migrate.plan import account
+
+    defaults = values.load_defaults(version)
+    values.validate(values.merge_defaults(defaults, user), version)
+    if any(leaf.status == "unmapped" or (leaf.status == "ignored" and leaf.hint)
+           for leaf in account(load_table(version), user, defaults)):
+        raise InputError("not mapped")
 
 
 def _unplaced(exc: InputError) -> str:
@@ -204,6 +259,18 @@ def _unplaced(exc: InputError) -> str:
         if part and text.startswith(f"{part}: "):
             text = text[len(part) + 2:]
     return text
+
+
+def extra_ids(effective: dict) -> frozenset[tuple[str, str]]:
+    """Kind and name of the values' own ``extraObjects`` items (names that are plain text)."""
+    items = effective.get("extraObjects")
+    items = list(items.values()) if isinstance(items, dict) else items if isinstance(items, list) else []
+    ids = set()
+    for item in items:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        if isinstance(meta, dict) and isinstance(item.get("kind"), str) and isinstance(meta.get("name"), str):
+            ids.add((item["kind"], meta["name"]))
+    return frozenset(ids)
 
 
 def _discard(staging: Path, created: Path | None, copying: tools.Background | None) -> None:
@@ -312,9 +379,10 @@ def header(opts: MigrateOptions, release: str, version: str, plan: Plan, side: h
     lines = [f"Generated by helm-to-kustomize {__version__} from {CHART} {version} values.",
              f"Fitted to: {side.described if side is not None else 'offline chart model; not checked against Helm'}.",
              f"Command: {shlex.join(command)}"]
-    if plan.unmapped:
+    if plan.unmapped or plan.ignored:
         lines += ["", "Unmapped values (the chart ignores them; kept out of this overlay):"]
         lines += [f"  {path}" for path in plan.unmapped]
+        lines += [f"  {leaf.path} (`{leaf.key}` is not read there)" for leaf in plan.ignored]
     return lines
 
 
@@ -323,13 +391,14 @@ def header(opts: MigrateOptions, release: str, version: str, plan: Plan, side: h
 
 def text_report(outcome: Outcome) -> str:
     plan = outcome.plan
-    counts = {s: sum(1 for leaf in plan.leaves if leaf.status == s) for s in ("mapped", "default", "unmapped")}
+    counts = {s: sum(1 for leaf in plan.leaves if leaf.status == s)
+              for s in ("mapped", "default", "unmapped", "ignored")}
     lines = [
         f"wrote {outcome.output} (release {plan.release}, namespace {plan.namespace or 'none set'}, "
         f"{CHART} {plan.chart_version}, fitted to {_source(outcome)}): accelerator {plan.accelerator}, "
         f"components {', '.join(plan.components) or 'none'}, {len(outcome.overlay.patches)} patches",
         f"values: {counts['mapped']} mapped, {counts['default']} equal to the chart default, "
-        f"{counts['unmapped']} unmapped",
+        f"{counts['unmapped']} unmapped" + (f", {counts['ignored']} ignored by the chart" if counts["ignored"] else ""),
     ]
     lines += [f"  unmapped: {path}" for path in plan.unmapped]
     lines += [f"warning: {w}" for w in plan.warnings]
@@ -363,6 +432,7 @@ def json_report(outcome: Outcome) -> dict:
         "values": [{"path": leaf.path, "status": leaf.status, "entry": leaf.entry, "to": leaf.to}
                    for leaf in plan.leaves],
         "unmapped": plan.unmapped,
+        "ignored": [{"path": leaf.path, "key": leaf.key, "didYouMean": leaf.hint} for leaf in plan.ignored],
         "warnings": plan.warnings,
         "equivalent": outcome.exit_code == EXIT_OK,
     }

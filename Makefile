@@ -6,7 +6,7 @@ CLI := $(VENV)/bin/helm-to-kustomize
 DEMO_CASE := fixtures/llm-d-modelservice/v0.4.12/example-pd-disaggregation
 DEMO_DIR := build/demo
 
-.PHONY: demo test bench tools install clean
+.PHONY: demo test test-all bench tools install clean
 
 # The main job on an embedded example: migrate a P/D release's values to an
 # overlay on the library and verify it against the real Helm render.
@@ -18,6 +18,10 @@ demo: tools
 
 test: tools
 	$(PY) -m pytest
+
+# Also every fixture case of every chart release (about 2,300 migrations).
+test-all: tools
+	$(PY) -m pytest -m ''
 
 bench: tools
 	$(PY) bench/bench.py

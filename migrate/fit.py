@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 import yaml
 
+from migrate import images
 from migrate import overlay as ov
 from migrate.mapping import Table
 from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, substitute_context
@@ -245,13 +246,21 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
     bare = {subject.get("name") for _, target in pairs if target.get("kind") in ("RoleBinding", "ClusterRoleBinding")
             for subject in target.get("subjects") or []
             if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount" and not subject.get("namespace")}
+    computed = []
     for library_obj, target in pairs:
+        source = _comparable(library_obj)
+        computed.append((source, _subject_names(source, target) + diff(source, _comparable(target))))
+    # image changes the overlay's `images:` carries are no patch operations
+    overlay.images, dropped = images.plan([(source, target, ops) for (source, ops), (_, target) in
+                                           zip(computed, pairs)], overlay.objects)
+    for index, ((library_obj, target), (source, ops)) in enumerate(zip(pairs, computed)):
         kind, name = _key(library_obj)
         name = _unprefixed(name, overlay)
         label = _label(name, kind, shared=names.count(name) > 1)
-        source = _comparable(library_obj)
-        ops = _subject_names(source, target) + diff(source, _comparable(target))
-        content.extend(_grouped(ops, kind, name, library_obj, target, label, table))
+        if overlay.images:
+            source = images.apply(overlay.images, source)
+            ops = [op for op in ops if (index, op.get("path")) not in dropped]
+        content.extend(_grouped(ops, kind, name, source, target, label, table))
         if _key(target)[1] != _key(library_obj)[1]:
             # A ServiceAccount a namespace-less RoleBinding subject names is renamed after the
             # namespace is set, so that Kustomize never sees the subject refer to it by a former id.

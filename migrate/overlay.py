@@ -52,6 +52,7 @@ class Overlay:
     objects: list[dict] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     name_prefix: str | None = None
+    images: list[dict] = field(default_factory=list)  # Kustomize `images:` entries (migrate.images)
 
     def kustomization(self) -> dict:
         plan = self.plan
@@ -69,6 +70,8 @@ class Overlay:
         if plan.literals:
             literals = [f"{k}={v}" for k, v in plan.literals.items()]
             doc["configMapGenerator"] = [{"name": "model-config", "behavior": "merge", "literals": literals}]
+        if self.images:
+            doc["images"] = [dict(entry) for entry in self.images]
         patches = [p for p in self.patches if not p.last]
         if patches:
             doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in patches]

@@ -117,6 +117,18 @@ def _diff_lists(src: list, dst: list, path: list[str | int]) -> list[Op]:
             for k in range(i2 - i1):
                 ops.extend(diff(src[i1 + k], dst[j1 + k], [*path, i1 + k + offset]))
             continue
+        if tag == "replace" and not any(_identity(x).startswith("name:") for x in (*src[i1:i2], *dst[j1:j2])):
+            # values changed in place (an argument, a port): one edit each, no remove + add;
+            # what one side has more of is removed or added after them
+            common = min(i2 - i1, j2 - j1)
+            for k in range(common):
+                ops.extend(diff(src[i1 + k], dst[j1 + k], [*path, i1 + k + offset]))
+            for _ in range(i2 - i1 - common):
+                ops.append({"op": "remove", "path": pointer([*path, i1 + common + offset])})
+            for k in range(common, j2 - j1):
+                ops.append({"op": "add", "path": pointer([*path, i1 + k + offset]), "value": strip_nulls(dst[j1 + k])})
+            offset += (j2 - j1) - (i2 - i1)
+            continue
         if tag in ("replace", "delete"):
             for _ in range(i2 - i1):
                 ops.append({"op": "remove", "path": pointer([*path, i1 + offset])})

@@ -3,16 +3,27 @@
 This is the only module that starts subprocesses. Every failure becomes a
 :class:`ToolError` (exit 3) whose message is one line: which tool, which
 version was found, and how to get a good one.
+
+Every command runs in a process group of its own, under a time limit
+(``--timeout`` / ``$HELM_TO_KUSTOMIZE_TIMEOUT``, default :data:`DEFAULT_TIMEOUT`
+seconds) and with its output read as it comes, up to :data:`MAX_OUTPUT_BYTES`.
+When either runs out, or the run is interrupted, the whole group is killed;
+a command that was stopped is never started again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import selectors
 import shutil
+import signal
+import stat
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +38,12 @@ MIN_KUBECTL = (1, 27, 0)
 MIN_HELM = (3, 0, 0)
 HOW_TO_GET = "run `make tools` or see README 'Set up'"
 PROBE_TIMEOUT = 30
-RUN_TIMEOUT = 300
+TIMEOUT_ENV = "HELM_TO_KUSTOMIZE_TIMEOUT"
+DEFAULT_TIMEOUT = 300.0  # seconds, for each command
+RUN_TIMEOUT = DEFAULT_TIMEOUT  # the old name
+MAX_OUTPUT_BYTES = 64 << 20  # of a command's stdout; far above any render of one release
+MAX_ERROR_BYTES = 1 << 20  # of its stderr kept for the message (the rest is read and dropped)
+_CHUNK = 1 << 16
 
 Version = tuple[int, int, int]
 
@@ -39,6 +55,54 @@ def _project_root() -> Path:
 
 
 LOCAL_TOOLS_DIR = _project_root() / ".tools" / "bin"
+
+
+_configured: float | None = None  # set by the command line (--timeout)
+
+
+def set_timeout(seconds: float | None) -> None:
+    """The limit for every command of this process (None: $HELM_TO_KUSTOMIZE_TIMEOUT, else the default)."""
+    global _configured
+    _configured = _checked_timeout(seconds, "--timeout") if seconds is not None else None
+
+
+@contextlib.contextmanager
+def timeout_set(seconds: float | None) -> Iterator[None]:
+    """``--timeout`` for the duration of one command, also for its worker processes (through the
+    environment); both are restored afterwards."""
+    global _configured
+    saved, saved_env = _configured, os.environ.get(TIMEOUT_ENV)
+    try:
+        if seconds is not None:
+            set_timeout(seconds)
+            os.environ[TIMEOUT_ENV] = repr(float(seconds))
+        yield
+    finally:
+        _configured = saved
+        if saved_env is None:
+            os.environ.pop(TIMEOUT_ENV, None)
+        else:
+            os.environ[TIMEOUT_ENV] = saved_env
+
+
+def command_timeout() -> float:
+    """Seconds each command may run: --timeout, else $HELM_TO_KUSTOMIZE_TIMEOUT, else the default."""
+    if _configured is not None:
+        return _configured
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a number of seconds", key=f"${TIMEOUT_ENV}") from None
+    return _checked_timeout(value, f"${TIMEOUT_ENV}")
+
+
+def _checked_timeout(value: float, where: str) -> float:
+    if not value > 0 or value == float("inf"):
+        raise InputError(f"{value!r} is not a positive number of seconds", key=where)
+    return float(value)
 
 
 class CommandFailed(ToolError):
@@ -65,23 +129,141 @@ class Tool:
         return self.argv[0]
 
 
-def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float = RUN_TIMEOUT) -> str:
-    """Run ``cmd`` and return its stdout; raise ToolError on a missing program or a failure."""
+class CommandStopped(ToolError):
+    """A command ran out of time or output, or was killed: never run again (not a CommandFailed)."""
+
+
+def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = None,
+        limit: int = MAX_OUTPUT_BYTES) -> str:
+    """Run ``cmd`` and return its stdout; raise ToolError on a missing program, a failure, a
+    run longer than ``timeout`` seconds (default: :func:`command_timeout`) or more than ``limit``
+    bytes of output. The command runs in a new session, so that its whole process group can
+    be killed; it is killed when this call is left early for any reason (Ctrl-C included)."""
+    if _stopping is not None:  # interrupted: nothing new is started (a batch worker's next job)
+        raise KeyboardInterrupt if _stopping == signal.SIGINT else SystemExit(128 + _stopping)
+    seconds = command_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + seconds
     try:
-        proc = subprocess.run(
-            list(cmd), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
     except FileNotFoundError as exc:
         raise ToolError(f"`{cmd[0]}` not found: {HOW_TO_GET}") from exc
     except PermissionError as exc:
         raise ToolError(f"`{cmd[0]}` is not executable: {HOW_TO_GET}") from exc
     except OSError as exc:
         raise ToolError(f"`{cmd[0]}` cannot run ({exc.strerror}): {HOW_TO_GET}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"`{_shown(cmd)}` timed out after {timeout:g}s") from exc
+    with _LIVE_LOCK:
+        _LIVE[proc] = os.getpid()
+    try:
+        out, err = _collect(proc, cmd, deadline, seconds, limit)
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.pop(proc, None)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    stderr = err.decode("utf-8", errors="replace")
+    if proc.returncode < 0:  # killed by a signal: someone stopped it, so it is not run again
+        name = _signal_name(-proc.returncode)
+        raise CommandStopped(f"`{_shown(cmd)}` was killed by {name}: {_first_error_line(stderr)}")
+    stdout = _decoded(out, cmd)
     if proc.returncode != 0:
-        raise CommandFailed(cmd, proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout
+        raise CommandFailed(cmd, proc.returncode, stdout, stderr)
+    return stdout
+
+
+def _collect(proc: subprocess.Popen, cmd: Sequence[str], deadline: float, seconds: float,
+             limit: int) -> tuple[bytes, bytes]:
+    """Read stdout and stderr as they come until both end and the command exits, within the
+    time and size limits."""
+    out, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ, out)  # type: ignore[arg-type]
+        selector.register(proc.stderr, selectors.EVENT_READ, err)  # type: ignore[arg-type]
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _stop(proc)
+                raise _timed_out(cmd, seconds)
+            for key, _ in selector.select(remaining):
+                data = os.read(key.fd, _CHUNK)
+                if not data:
+                    selector.unregister(key.fileobj)
+                elif key.data is out:
+                    out += data
+                    if len(out) > limit:
+                        _stop(proc)
+                        raise CommandStopped(f"`{_shown(cmd)}` printed more than {_size(limit)}, the limit "
+                                             "for a tool's output; it was stopped")
+                elif len(err) < MAX_ERROR_BYTES:
+                    err += data[: MAX_ERROR_BYTES - len(err)]
+    try:
+        proc.wait(max(deadline - time.monotonic(), 0))
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise _timed_out(cmd, seconds) from None
+    return bytes(out), bytes(err)
+
+
+def _timed_out(cmd: Sequence[str], seconds: float) -> CommandStopped:
+    return CommandStopped(f"`{_shown(cmd)}` did not finish within {seconds:g}s and was stopped; allow more "
+                          f"with --timeout SECONDS or ${TIMEOUT_ENV}")
+
+
+def _decoded(data: bytes, cmd: Sequence[str]) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"`{_shown(cmd)}` printed output that is not UTF-8 text (byte {exc.start})") from None
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill the command's whole process group and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(OSError):  # gone already, or not ours to signal
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+# The commands running now (each with the process that started it: forked workers inherit
+# the table, and must not kill what their parent runs).
+_LIVE: dict[subprocess.Popen, int] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+_stopping: int | None = None  # the signal that interrupted this process
+
+
+def refuse_new_commands(signum: int) -> None:
+    """After SIGINT or SIGTERM, :func:`run` starts nothing more: it raises as the signal did."""
+    global _stopping
+    _stopping = signum
+
+
+def stop_all() -> None:
+    """Kill every command this process still runs (those of background threads too), e.g. when
+    the run is interrupted or ends with an error while a background render goes on."""
+    with _LIVE_LOCK:
+        live = [proc for proc, owner in _LIVE.items() if owner == os.getpid()]
+    for proc in live:
+        if proc.returncode is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 and limit % (1 << 20) == 0 else f"{limit} bytes"
 
 
 class Background:
@@ -148,7 +330,49 @@ def kustomize_build(overlay_dir: Path, kustomize: str | None = None) -> str:
         raise InputError("no kustomization.yaml in the overlay directory", file=str(overlay_dir))
     tool = find_kustomize(kustomize)
     verb = ("kustomize",) if _is_kubectl(tool.path) else ("build",)
-    return run([*tool.argv, *verb, str(overlay_dir)])
+    cmd = [*tool.argv, *verb, str(overlay_dir)]
+    text = run(cmd)
+    check_objects(text, cmd)
+    return text
+
+
+def check_objects(text: str, cmd: Sequence[str], *, objects: bool = True) -> None:
+    """Kustomize prints a stream of objects (Helm at least YAML, with ``objects=False``):
+    anything else means the tool failed (exit 3), not that the input is bad. Composing is
+    enough (a millisecond for one release's render)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for number, node in enumerate(yaml.compose_all(text, Loader=loader)):
+            if node is None or not objects:
+                continue
+            problem = _object_problem(node)
+            if problem:
+                raise ToolError(f"`{_shown(cmd)}` printed a document that is not a Kubernetes object "
+                                f"(document {number + 1}: {problem})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ToolError(f"`{_shown(cmd)}` printed invalid YAML{where}: {problem}") from None
+
+
+def _object_problem(node: Any) -> str | None:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return f"a {node.id}, not a map"
+    fields = {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}
+    kind = fields.get("kind")
+    if not isinstance(kind, yaml.ScalarNode) or not kind.value:
+        return "no kind"
+    metadata = fields.get("metadata")
+    names = ([value for key, value in metadata.value if isinstance(key, yaml.ScalarNode) and key.value == "name"]
+             if isinstance(metadata, yaml.MappingNode) else [])
+    if not names or not isinstance(names[0], yaml.ScalarNode) or not names[0].value:
+        return f"a {kind.value} without metadata.name"
+    return None
 
 
 def helm_template(
@@ -165,7 +389,9 @@ def helm_template(
         cmd += ["--values", str(values_file)]
     if namespace:
         cmd += ["--namespace", namespace]
-    return run(cmd)
+    text = run(cmd)
+    check_objects(text, cmd, objects=False)
+    return text
 
 
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -262,7 +488,7 @@ def _probe(path: str, args: tuple[str, ...], name: str) -> str:
         if known is not None:
             return known
     try:
-        text = run([path, *args], timeout=PROBE_TIMEOUT)
+        text = run([path, *args], timeout=min(PROBE_TIMEOUT, command_timeout()))
     except ToolError as exc:
         reason = str(exc).removesuffix(f": {HOW_TO_GET}")
         raise ToolError(f"{name} at {path} does not work ({reason}): {HOW_TO_GET}") from exc
@@ -272,8 +498,15 @@ def _probe(path: str, args: tuple[str, ...], name: str) -> str:
 
 
 def _is_script(path: str) -> bool:
-    with open(path, "rb") as program:
-        return program.read(2) == b"#!"
+    """Whether ``path`` starts with ``#!`` (never blocks: a FIFO or device counts as a script,
+    so that nothing about it is cached, and running it fails)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return True
+        return os.pread(fd, 2, 0) == b"#!"
+    finally:
+        os.close(fd)
 
 
 def clear_cache() -> None:

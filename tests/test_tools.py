@@ -129,11 +129,12 @@ def test_only_old_tools_report_the_old_version(isolated: Path) -> None:
 
 
 def test_kubectl_build_uses_kubectl_kustomize(isolated: Path, tmp_path: Path) -> None:
-    kubectl = fake(isolated, "kubectl", "Client Version: v1.30.0\nKustomize Version: v5.0.4", build_output="built")
+    built = "kind: ConfigMap\nmetadata: {name: built}\n"
+    kubectl = fake(isolated, "kubectl", "Client Version: v1.30.0\nKustomize Version: v5.0.4", build_output=built)
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text("resources: []\n")
-    assert tools.kustomize_build(overlay, str(kubectl)) == "built"
+    assert tools.kustomize_build(overlay, str(kubectl)) == built
 
 
 def test_version_probed_once_per_process(isolated: Path) -> None:

@@ -1,6 +1,8 @@
 """Load rendered Kubernetes manifests (``helm template``, ``helm get manifest``, ``kustomize build``).
 
-Objects are keyed by ``(kind, name)``: that is how the two sides are matched.
+Objects are keyed by ``(kind, name)``: that is how the two sides are matched. A manifest
+file is read up to :data:`MAX_MANIFEST_BYTES`; its aliases may add at most
+``yamlio.MAX_NODES`` nodes and ``yamlio.MAX_EXPANDED_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from typing import Any
 
 import yaml
 
+from migrate import yamlio
 from migrate.errors import InputError
+from migrate.reading import NoWriter, TooLarge, read_limited
+
+MAX_MANIFEST_BYTES = 64 << 20  # far above the render of one release (Helm keeps a release in 1 MiB)
 
 ObjectKey = tuple[str, str]
 Objects = dict[ObjectKey, dict[str, Any]]
@@ -35,6 +41,19 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _AliasCheckingLoader(_StrictLoader):
+    """The strict loader, refusing a document whose aliases would expand it beyond the limits
+    (used only when the text has anchors at all)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        nodes, chars, distinct_nodes, distinct_chars = yamlio.expanded_size(node)
+        if nodes - distinct_nodes > yamlio.MAX_NODES:
+            raise InputError(f"aliases expand to more than {yamlio.MAX_NODES} nodes")
+        if chars - distinct_chars > yamlio.MAX_EXPANDED_CHARS:
+            raise InputError(f"aliases expand to more than {yamlio.MAX_EXPANDED_CHARS >> 20} MiB of text")
+        return super().construct_document(node)
+
+
 def object_id(key: ObjectKey) -> str:
     """``Kind/name``, the way reports name an object."""
     return f"{key[0]}/{key[1]}"
@@ -42,12 +61,24 @@ def object_id(key: ObjectKey) -> str:
 
 def load_manifest(path: Path) -> Objects:
     """Read a manifest file; InputError names the file when it cannot be read or parsed."""
+    return parse_manifest(read_text(path, "manifest"), source=str(path))
+
+
+def read_text(path: Path, what: str = "manifest", limit: int = MAX_MANIFEST_BYTES,
+              fix: str = "a release's render is far smaller; pass the render of one release") -> str:
+    """A UTF-8 input file (a pipe or FIFO too), at most ``limit`` bytes; InputError names it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"cannot read manifest: {reason}", file=str(path)) from exc
-    return parse_manifest(text, source=str(path))
+        raw = read_limited(path, limit)
+    except TooLarge:
+        raise InputError(f"{what} is over the {limit >> 20} MiB limit: {fix}", file=str(path)) from None
+    except NoWriter as exc:
+        raise InputError(f"cannot read {what}: {exc} (--timeout)", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", file=str(path)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {what}: not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
 def parse_manifest(text: str, source: str = "<manifest>") -> Objects:
@@ -67,12 +98,17 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Objects:
 
 
 def _documents(text: str, source: str) -> list[Any]:
+    loader = _AliasCheckingLoader if "&" in text and "*" in text else _StrictLoader
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_StrictLoader) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except InputError as exc:
         raise InputError(str(exc), file=source) from exc
+    except yamlio.YamlError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=source) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {_one_line(exc)}", file=source) from exc
+    except RecursionError:
+        raise InputError("invalid YAML: nesting too deep", file=source) from None
 
 
 def _flatten(doc: Any, source: str) -> list[dict[str, Any]]:

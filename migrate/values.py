@@ -25,12 +25,17 @@ MAX_VALUES_BYTES = 1 << 20
 def load_user_values(path: str | Path) -> dict[str, Any]:
     """The user's values as Helm reads them; ``null`` or an empty file gives ``{}``."""
     name = str(path)
-    try:
-        with Path(path).open("rb") as stream:
-            raw = stream.read(MAX_VALUES_BYTES + 1)
+    from migrate.reading import NoWriter, TooLarge, read_limited
+
+    try:  # a pipe or FIFO too, never waiting longer than --timeout for its writer
+        raw = read_limited(path, MAX_VALUES_BYTES)
+    except TooLarge:
+        raw = None
+    except NoWriter as exc:
+        raise InputError(f"cannot read values file: {exc} (--timeout)", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read values file: {exc.strerror or exc}", file=name) from None
-    if len(raw) > MAX_VALUES_BYTES:
+    if raw is None:
         raise InputError(f"values file is over the {MAX_VALUES_BYTES // 2**20} MiB limit: Helm keeps a release's "
                          "values in a Secret of at most 1 MiB, so this is not `helm get values` output; "
                          "pass the release's values only", file=name)
@@ -72,14 +77,26 @@ def _non_finite_number(value: Any, path: str) -> str | None:
     return None
 
 
+_WIDE = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
 def _decode(raw: bytes, name: str) -> str:
-    """UTF-8, or UTF-16 when a byte-order mark says so (as Windows shells write redirected output)."""
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    """UTF-8 (a UTF-8 byte-order mark is fine). UTF-16 and UTF-32 are refused: Helm refuses
+    them as Windows shells write them (`incomplete UTF-16 character`, `control characters are
+    not allowed`), so such a file is not what a release was installed with."""
+    wide = next((encoding for bom, encoding in _WIDE if raw.startswith(bom)), None)
+    if wide is not None:
+        raise InputError(f"not UTF-8 text but {wide} (values files are UTF-8, as `helm get values` writes "
+                         f"them); convert it: iconv -f {wide} -t UTF-8", file=name)
+    if b"\x00" in raw:
+        raise InputError(f"not UTF-8 text: NUL bytes (byte {raw.index(0)}), as in UTF-16 or UTF-32 text; "
+                         "convert it to UTF-8 (iconv)", file=name)
     try:
-        return raw.decode(encoding)
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"not {encoding.upper()} text (line {line}, byte {exc.start})", file=name) from None
+        raise InputError(f"not UTF-8 text (line {line}, byte {exc.start})", file=name) from None
 
 
 def _strip_header(text: str) -> str:

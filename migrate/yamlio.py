@@ -24,6 +24,7 @@ from yaml.resolver import Resolver
 
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
+MAX_EXPANDED_CHARS = 16 << 20  # scalar text once aliases are expanded (values files hold at most 1 MiB)
 
 _BOOL_TRUE = "y Y yes Yes YES on On ON true True TRUE".split()
 _BOOL_FALSE = "n N no No NO off Off OFF false False FALSE".split()
@@ -165,24 +166,59 @@ class _LimitedComposer(Composer):
 
 
 def _check_expanded_size(root: Node) -> None:
-    """Refuse documents whose aliases expand to more than MAX_NODES nodes (alias bombs)."""
-    sizes: dict[int, int] = {}
-
-    def size(node: Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        sizes[id(node)] = 1  # guards recursive aliases
-        total = 1
-        if isinstance(node, SequenceNode):
-            total += sum(size(child) for child in node.value)
-        elif isinstance(node, MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
-        total = min(total, MAX_NODES + 1)
-        sizes[id(node)] = total
-        return total
-
-    if root is not None and size(root) > MAX_NODES:
+    """Refuse documents whose aliases expand to more than MAX_NODES nodes (alias bombs) or
+    MAX_EXPANDED_CHARS characters of scalars (a long string aliased many times)."""
+    if root is None:
+        return
+    nodes, chars, _, _ = expanded_size(root)
+    if nodes > MAX_NODES:
         raise YamlError(f"aliases expand to more than {MAX_NODES} nodes")
+    if chars > MAX_EXPANDED_CHARS:
+        raise YamlError(f"aliases expand to more than {MAX_EXPANDED_CHARS >> 20} MiB of text")
+
+
+def expanded_size(root: Node) -> tuple[int, int, int, int]:
+    """The nodes and scalar characters of a composed document with every alias expanded, and
+    the same for its distinct nodes: ``(nodes, chars, distinct_nodes, distinct_chars)``.
+    Iterative, linear in the distinct nodes; YamlError for an alias that contains itself."""
+    sizes: dict[int, tuple[int, int]] = {}
+    open_nodes: set[int] = set()
+    distinct_nodes = distinct_chars = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            nodes, chars = 1, 0
+            for child in _children(node):
+                child_nodes, child_chars = sizes[id(child)]
+                nodes += child_nodes
+                chars += child_chars
+            sizes[key] = (nodes, chars)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise YamlError(f"line {node.start_mark.line + 1}: an anchor's value contains itself")
+        distinct_nodes += 1
+        if isinstance(node, ScalarNode):
+            sizes[key] = (1, len(node.value))
+            distinct_chars += len(node.value)
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    nodes, chars = sizes[id(root)]
+    return nodes, chars, distinct_nodes, distinct_chars
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 class HelmLoader(

@@ -61,7 +61,7 @@ def helm_side(opts: VerifyOptions) -> tuple[str, str]:
         if opts.values is not None:
             # `helm get values` output starts with a header line that Helm itself cannot read.
             values = Path(scratch) / "values.yaml"
-            values.write_text(without_header(_read(opts.values)), encoding="utf-8")
+            values.write_text(without_header(_read(opts.values, "values file")), encoding="utf-8")
         text = helm_template(opts.chart, values, release, opts.namespace, helm=opts.tools.helm)
     return text, f"helm template {opts.chart}"
 
@@ -74,12 +74,17 @@ def without_header(text: str) -> str:
     return text
 
 
-def _read(path: Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"cannot read: {reason}", file=str(path)) from exc
+def _read(path: Path, what: str = "manifest") -> str:
+    """A manifest (at most MAX_MANIFEST_BYTES) or a values file (at most MAX_VALUES_BYTES),
+    from a file or a pipe, never waiting longer than --timeout for a pipe's writer."""
+    from migrate.manifests import read_text
+
+    if what == "manifest":
+        return read_text(path, what)
+    from migrate.values import MAX_VALUES_BYTES
+
+    return read_text(path, what, MAX_VALUES_BYTES, "Helm keeps a release's values in a Secret of at most "
+                     "1 MiB, so this is not `helm get values` output; pass the release's values only")
 
 
 def write_reports(result: Result, fmt: str, report: Path | None, *, color: bool = False) -> None:

@@ -11,6 +11,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,18 +223,157 @@ def check_output(output: Path, force: bool) -> None:
         raise InputError("is not writable", file=str(output))
 
 
-def commit(staging: Path, output: Path) -> None:
-    """Move ``staging`` into place as ``output``, replacing what is there in one step."""
+def commit(staging: Path, output: Path, force: bool = False) -> None:
+    """Move ``staging`` into place as ``output``.
+
+    Without ``force`` the move never replaces anything: ``output`` must still be absent, or
+    the empty directory it was when the run started. When another run has put an overlay
+    there in the meantime, that run wins and this one raises InputError (exit 2). With
+    ``force`` what is there is exchanged for the new overlay in one step, so that ``output``
+    is never missing and concurrent runs end with one complete overlay.
+    """
     output = _absolute(output)
-    backup = None
-    if output.exists():
-        backup = staging.with_suffix(".old")  # as unique as the staging name; never someone else's
-        output.rename(backup)
+    if force:
+        _replace(staging, output)
+    else:
+        _place_new(staging, output)
+
+
+def _taken(output: Path) -> InputError:
+    return InputError("was created by another run while this one ran; nothing was changed (use --force "
+                      "to replace it)", file=str(output))
+
+
+def _place_new(staging: Path, output: Path) -> None:
+    mode = None
     try:
-        staging.rename(output)
-    except OSError:
-        if backup is not None:
-            backup.rename(output)
+        mode = output.lstat().st_mode
+        os.rmdir(output)  # the empty directory the run started with (rmdir refuses any other)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise _taken(output) from None
         raise
-    if backup is not None:
+    try:
+        rename_noreplace(staging, output)
+    except FileExistsError:
+        raise _taken(output) from None
+    except OSError:
+        if mode is not None:  # put the user's empty directory back
+            try:
+                os.mkdir(output)
+                os.chmod(output, stat.S_IMODE(mode))
+            except OSError:
+                pass
+        raise
+
+
+def _replace(staging: Path, output: Path) -> None:
+    for _ in range(10):  # another --force run may take DIR away between two of these steps
+        try:
+            rename_noreplace(staging, output)
+            return
+        except FileExistsError:
+            pass
+        try:
+            exchanged = rename_exchange(staging, output)
+        except FileNotFoundError:
+            continue
+        if exchanged:
+            shutil.rmtree(staging, ignore_errors=True)  # now the replaced overlay
+            return
+        with _parent_locked(output):  # no atomic exchange here: a backup, as runs of this tool agree
+            backup = staging.with_suffix(".old")  # as unique as the staging name; never someone else's
+            if not os.path.lexists(output):
+                continue
+            os.rename(output, backup)
+            try:
+                os.rename(staging, output)
+            except OSError:
+                os.rename(backup, output)
+                raise
         shutil.rmtree(backup, ignore_errors=True)
+        return
+    raise _taken(output)
+
+
+# --- moves that cannot replace (Linux renameat2, macOS renamex_np, else a lock on the parent) -----
+
+_AT_FDCWD = -100
+_NOREPLACE, _EXCHANGE = "noreplace", "exchange"
+_FLAGS = {"renameat2": {_NOREPLACE: 1, _EXCHANGE: 2}, "renamex_np": {_NOREPLACE: 4, _EXCHANGE: 2}}
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, getattr(errno, "ENOTSUP", errno.EINVAL),
+                getattr(errno, "EOPNOTSUPP", errno.EINVAL)}
+
+
+def _libc_rename() -> tuple[str, Any] | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return None
+    for name in ("renameat2", "renamex_np"):
+        function = getattr(libc, name, None)
+        if function is not None:
+            return name, function
+    return None
+
+
+_LIBC_RENAME = _libc_rename()
+
+
+def _rename(source: Path, target: Path, how: str) -> bool:
+    """Rename with ``how`` (noreplace or exchange); False when this system cannot."""
+    if _LIBC_RENAME is None:
+        return False
+    import ctypes
+
+    name, function = _LIBC_RENAME
+    flags = _FLAGS[name][how]
+    src, dst = os.fsencode(source), os.fsencode(target)
+    result = function(_AT_FDCWD, src, _AT_FDCWD, dst, flags) if name == "renameat2" else function(src, dst, flags)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(source), None, str(target))
+
+
+def rename_noreplace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``; FileExistsError when ``target`` exists."""
+    if _rename(source, target, _NOREPLACE):
+        return
+    with _parent_locked(target):
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+        os.rename(source, target)
+
+
+def rename_exchange(source: Path, target: Path) -> bool:
+    """Swap ``source`` and ``target`` in one step; False when this system cannot."""
+    return _rename(source, target, _EXCHANGE)
+
+
+class _parent_locked:
+    """An exclusive flock on the directory holding ``path``, held by runs of this tool while
+    they check and move (where the system has no atomic move that cannot replace)."""
+
+    def __init__(self, path: Path) -> None:
+        self._parent = Path(path).parent
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not on POSIX: no lock
+            return
+        self._fd = os.open(self._parent, os.O_RDONLY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the lock
+            self._fd = None

@@ -160,8 +160,17 @@ def test_code_tags_never_run(cli, tmp_path, content):
     assert not marker.exists()
 
 
-def test_utf16_with_bom_is_read_as_helm_reads_it(cli, tmp_path):
-    values = write_values(tmp_path, "USER-SUPPLIED VALUES:\ndecode:\n  replicas: 2\n".encode("utf-16"))
+@pytest.mark.parametrize("encoding, says", [
+    ("utf-16", "UTF-16"), ("utf-16-be", "NUL bytes"), ("utf-32", "UTF-32"), ("utf-32-le", "NUL bytes"),
+])
+def test_utf16_and_utf32_are_refused_as_helm_refuses_them(cli, tmp_path, encoding, says):
+    """Helm 4 refuses these (`incomplete UTF-16 character`, `control characters are not allowed`)."""
+    values = write_values(tmp_path, "USER-SUPPLIED VALUES:\ndecode:\n  replicas: 2\n".encode(encoding))
+    refused(cli, tmp_path, values, says=("not UTF-8 text", says))
+
+
+def test_utf8_with_bom_is_read_as_helm_reads_it(cli, tmp_path):
+    values = write_values(tmp_path, b"\xef\xbb\xbf" + "USER-SUPPLIED VALUES:\ndecode:\n  replicas: 2\n".encode())
     result = cli(values, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.stderr
 
@@ -434,18 +443,26 @@ def test_library_copy_fails_on_the_nth_copytree(cli, tmp_path, monkeypatch, n):
     assert calls["n"] >= n and result.exit_code == 2 and "Input/output error" in result.stderr
 
 
-@pytest.mark.parametrize("which", ["output-to-backup", "staging-to-output"])
+@pytest.mark.parametrize("which", ["exchange", "output-to-backup", "staging-to-output"])
 def test_final_rename_fails(cli, tmp_path, monkeypatch, which):
-    real = Path.rename
+    """The move into place fails: with an atomic exchange (renameat2), and without one (a backup)."""
+    real = os.rename
 
-    def rename(self, target):
-        if which == "output-to-backup" and self.name == "out":
-            raise OSError(18, "Invalid cross-device link")
-        if which == "staging-to-output" and self.name.endswith(".tmp") and Path(target).name == "out":
-            raise OSError(18, "Invalid cross-device link")
-        return real(self, target)
+    def exchange(source, target):
+        raise OSError(18, "Invalid cross-device link")
 
-    monkeypatch.setattr(Path, "rename", rename)
+    def rename(source, target):
+        if which == "output-to-backup" and Path(source).name == "out":
+            raise OSError(18, "Invalid cross-device link")
+        if which == "staging-to-output" and Path(source).name.endswith(".tmp") and Path(target).name == "out":
+            raise OSError(18, "Invalid cross-device link")
+        return real(source, target)
+
+    if which == "exchange":
+        monkeypatch.setattr(overlay_module, "rename_exchange", exchange)
+    else:
+        monkeypatch.setattr(overlay_module, "_rename", lambda source, target, how: False)  # no renameat2
+        monkeypatch.setattr(overlay_module.os, "rename", rename)
     result = _run_with_existing_output(cli, tmp_path)
     assert result.exit_code == 2 and "Invalid cross-device link" in result.stderr
 
@@ -454,7 +471,7 @@ def test_interrupt_mid_migration(cli, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, "off")  # two writes: the library part, then the whole overlay
     failing, _ = _fail_on(2, overlay_module.write, KeyboardInterrupt())
     monkeypatch.setattr(overlay_module, "write", failing)
-    assert _run_with_existing_output(cli, tmp_path, blank_line_ok=True).exit_code == 1  # "aborted"
+    assert _run_with_existing_output(cli, tmp_path, blank_line_ok=True).exit_code == 130  # "interrupted"
 
 
 def test_parents_created_for_a_failed_run_are_removed(cli, tmp_path):

@@ -10,21 +10,31 @@ program's path, size and modification time (those of scripts are not kept).
 
 Where: ``$HELM_TO_KUSTOMIZE_CACHE``, else ``$XDG_CACHE_HOME/helm-to-kustomize``,
 else ``~/.cache/helm-to-kustomize``. ``HELM_TO_KUSTOMIZE_CACHE=off`` turns it off.
-A cache that cannot be read or written is skipped; it never fails a run.
+
+The cache never fails a run. Every entry starts with a header line holding the
+format, the length and the sha256 of its text; an entry that is not a regular
+file, too large, cut short, changed or of another format is removed and made
+again. An entry is written to a temporary file and renamed into place, so that
+parallel runs writing one entry each leave a whole one; a cache that cannot be
+read or written (read-only, full, not a directory) is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "HELM_TO_KUSTOMIZE_CACHE"
 OFF = ("off", "0", "false", "no")
-FORMAT = "1"  # bump when the meaning of an entry changes
+FORMAT = "2"  # bump when the meaning of an entry changes
+MAX_ENTRY_BYTES = 64 << 20  # as a tool's output
+_MAGIC = "helm-to-kustomize-cache"
 
 
 def cache_dir() -> Path | None:
@@ -68,21 +78,83 @@ def tree_digest(root: Path, folders: tuple[str, ...] = (".",)) -> str:
             for name in sorted(files):
                 path = Path(directory) / name
                 sha.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-                try:
-                    sha.update(path.read_bytes() + b"\0")
-                except OSError:  # a dangling link, an editor's lock file: Kustomize reports it if it matters
-                    sha.update(b"\1unreadable\0")
+                sha.update(_file_digest(path) + b"\0")
     return sha.hexdigest()
 
 
+def _file_digest(path: Path) -> bytes:
+    """The sha256 of a regular file; a marker for anything else (a dangling link, an editor's
+    lock file, a FIFO that would block): Kustomize reports it if it matters."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return b"\1unreadable"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"\1special"
+        os.set_blocking(fd, True)
+        sha = hashlib.sha256()
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                sha.update(block)
+        return sha.hexdigest().encode("ascii")
+    except OSError:
+        return b"\1unreadable"
+    finally:
+        os.close(fd)
+
+
 def read(section: str, key: str) -> str | None:
+    """The text stored under ``key``, or None when there is none; a damaged entry is removed."""
     directory = cache_dir()
     if directory is None:
         return None
+    path = directory / section / key
     try:
-        return (directory / section / key).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        raw = _read_entry(path)
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError):
+        raw = None
+    text = _checked(raw) if raw is not None else None
+    if text is None:
+        _remove(path)
+    return text
+
+
+def _read_entry(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_ENTRY_BYTES (never a FIFO, device or link)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES + 4096:
+            raise ValueError("not a cache entry")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            return stream.read(MAX_ENTRY_BYTES + 4096)
+    finally:
+        os.close(fd)
+
+
+def _checked(raw: bytes) -> str | None:
+    """The text of an entry whose header matches its body, else None."""
+    header, newline, body = raw.partition(b"\n")
+    parts = header.split(b" ")
+    if not newline or len(parts) != 4 or parts[0] != _MAGIC.encode() or parts[1] != FORMAT.encode():
+        return None
+    if parts[2] != str(len(body)).encode() or parts[3] != hashlib.sha256(body).hexdigest().encode():
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    """Remove a damaged entry (a file or a link; a directory in its place is left alone)."""
+    with contextlib.suppress(OSError):
+        if not path.is_dir() or path.is_symlink():
+            path.unlink()
 
 
 def write(section: str, key: str, text: str) -> None:
@@ -90,17 +162,20 @@ def write(section: str, key: str, text: str) -> None:
     directory = cache_dir()
     if directory is None:
         return
+    body = text.encode("utf-8")
+    if len(body) > MAX_ENTRY_BYTES:
+        return
+    header = f"{_MAGIC} {FORMAT} {len(body)} {hashlib.sha256(body).hexdigest()}\n".encode()
     target = directory / section / key
     temporary = target.with_name(f".{key}.{os.urandom(4).hex()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
+        with open(temporary, "xb") as stream:
+            stream.write(header + body)
         os.replace(temporary, target)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             temporary.unlink()
-        except OSError:
-            pass
 
 
 class RenderCache:
@@ -115,19 +190,8 @@ class RenderCache:
         return digest(self._salt, kustomization)
 
     def get(self, key: str) -> str | None:
-        """The stored render, or None when there is none or it is damaged (its checksum fails)."""
-        stored = read(self.SECTION, key)
-        if stored is None:
-            return None
-        text, _, check = stored.rpartition(_CHECK)
-        return text if check == _checksum(text) else None
+        """The stored render, or None when there is none or it is damaged (then it is removed)."""
+        return read(self.SECTION, key)
 
     def put(self, key: str, text: str) -> None:
-        write(self.SECTION, key, f"{text}{_CHECK}{_checksum(text)}")
-
-
-_CHECK = "\n# sha256 "
-
-
-def _checksum(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        write(self.SECTION, key, text)

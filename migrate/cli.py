@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands so that ``--version`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from migrate.errors import MigrateError
 from migrate.options import MigrateOptions, ToolOptions, VerifyOptions
 
 EXIT_BUG = 4
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports Ctrl-C
 DEFAULT_COMMAND = "migrate"
 # Kept in step with migrate.reporters.REPORTERS and migrate.normalise.RULES (tests check it);
 # listed here so that parsing options imports neither.
@@ -40,10 +42,13 @@ class DefaultGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        code = _run_reporting_errors(
-            lambda: super(DefaultGroup, self).main(argv, prog_name or PROG, complete_var, False, **extra),
-            debug="--debug" in argv,
-        )
+        try:
+            code = _run_reporting_errors(
+                lambda: super(DefaultGroup, self).main(argv, prog_name or PROG, complete_var, False, **extra),
+                debug="--debug" in argv,
+            )
+        finally:
+            _stop_commands()
         if standalone_mode:
             sys.exit(code)
         return code
@@ -61,8 +66,8 @@ def _run_reporting_errors(call: Any, *, debug: bool) -> int:
         return exc.exit_code
     except click.ClickException as exc:
         return _fail(f"{exc.format_message()} (see --help)", exc.exit_code, debug)
-    except click.Abort:
-        return _fail("aborted", 1, debug)
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        return _fail("interrupted", EXIT_INTERRUPTED, debug)
     except MigrateError as exc:
         return _fail(str(exc), exc.exit_code, debug)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
@@ -106,6 +111,29 @@ def _tool_options(func: Any) -> Any:
     return func
 
 
+def _timeout_option(func: Any) -> Any:
+    """``--timeout SECONDS``: the limit for each Kustomize or Helm command of this run."""
+
+    @functools.wraps(func)
+    def with_timeout(*args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        from migrate import tools
+
+        with tools.timeout_set(timeout):
+            tools.command_timeout()  # a bad $HELM_TO_KUSTOMIZE_TIMEOUT is refused before any work
+            return func(*args, **kwargs)
+
+    return click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+                        help="Stop a Kustomize or Helm command after SECONDS (exit 3) "
+                             "[env HELM_TO_KUSTOMIZE_TIMEOUT; default: 300].")(with_timeout)
+
+
+def _stop_commands() -> None:
+    """Kill the commands a background thread may still run (after an error or an interrupt)."""
+    tools = sys.modules.get("migrate.tools")
+    if tools is not None:
+        tools.stop_all()
+
+
 def _report_options(func: Any) -> Any:
     func = click.option("--debug", is_flag=True, help="Show tracebacks.")(func)
     func = click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
@@ -131,6 +159,7 @@ def _rule_options(func: Any) -> Any:
 @click.option("--namespace", help="Release namespace: objects without one are in it.")
 @_report_options
 @_tool_options
+@_timeout_option
 @_rule_options
 def verify(overlay: Path, manifest: Path | None, chart: str | None, values: Path | None, release: str | None,
            namespace: str | None, fmt: str, report: Path | None, debug: bool, kustomize: str | None,
@@ -162,6 +191,7 @@ def verify(overlay: Path, manifest: Path | None, chart: str | None, values: Path
 @click.option("--allow-unmapped", is_flag=True, help="List unmapped values instead of failing.")
 @_report_options
 @_tool_options
+@_timeout_option
 def migrate(values: Path, output: Path, release: str | None, namespace: str | None, chart_version: str | None,
             force: bool, verify_against: Path | None, chart: str | None, allow_unmapped: bool, fmt: str,
             report: Path | None, debug: bool, kustomize: str | None, helm: str | None) -> int:
@@ -190,6 +220,7 @@ def migrate(values: Path, output: Path, release: str | None, namespace: str | No
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel migrations [default: CPU count].")
 @_report_options
 @_tool_options
+@_timeout_option
 def batch(values_dir: Path, output: Path, index: Path | None, namespace: str | None, chart_version: str | None,
           force: bool, allow_unmapped: bool, verify_against_dir: Path | None, jobs: int | None, fmt: str,
           report: Path | None, debug: bool, kustomize: str | None, helm: str | None) -> int:
@@ -208,13 +239,49 @@ def batch(values_dir: Path, output: Path, index: Path | None, namespace: str | N
 
 
 def main() -> None:
-    """Console-script entry point. SIGTERM unwinds like Ctrl-C, so no staging directory is left behind."""
+    """Console-script entry point. SIGTERM unwinds like Ctrl-C, so no staging directory is left
+    behind; either exits 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
     signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _interrupted)
     cli.main(prog_name=PROG)
 
 
+_signalled = False
+
+
 def _terminated(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    if _first_signal(signum):
+        raise SystemExit(128 + signum)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    if _first_signal(signum):
+        raise KeyboardInterrupt
+
+
+def _first_signal(signum: int) -> bool:
+    """Whether this is the first SIGINT or SIGTERM: a second one (Ctrl-C reaches a batch worker
+    from the terminal and from its parent) must not cut the clean-up of the first short.
+    The signal is passed on to this process's worker processes (batch)."""
+    global _signalled
+    if _signalled:
+        return False
+    _signalled = True
+    tools = sys.modules.get("migrate.tools")
+    if tools is not None:
+        tools.refuse_new_commands(signum)
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        try:
+            workers = multiprocessing.active_children()
+        except Exception:  # noqa: BLE001 - in a signal handler: pass on what can be passed on
+            workers = []
+        for worker in workers:
+            try:
+                os.kill(worker.pid, signum)
+            except (OSError, TypeError):
+                pass
+    return True
 
 
 __all__ = ["cli", "main"]

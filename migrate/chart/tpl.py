@@ -12,14 +12,16 @@ define, variables) are refused with a ChartRefusal naming the values key.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from migrate.chart import gotmpl, names
 from migrate.chart.goyaml import to_yaml
 from migrate.errors import ChartRefusal
 
-_ACTION_RE = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
+_RIGHT_TRIM = re.compile(r"\s-$")
+# Built-in objects of Helm's root context that the chart model does not have.
+_ROOT_ONLY = {"Files": "files", "Subcharts": "subcharts"}
 _TOKEN_RE = re.compile(
     r"""\s*(?:
         (?P<str>"(?:[^"\\\n]|\\[^\n])*")
@@ -37,14 +39,55 @@ class _Unsupported(Exception):
     pass
 
 
+def _actions(text: str) -> Iterator[tuple[int, int, bool, str, bool]]:
+    """The ``{{ ... }}`` actions of ``text`` as Go's lexer finds them: ``(start, end, trim left,
+    body, trim right)``. A ``}}`` inside a quoted string, a raw string or a comment does not
+    end the action; a string left open at the end of its line is given to the tokenizer,
+    which refuses it as Go does. Linear in the text."""
+    pos = 0
+    while True:
+        start = text.find("{{", pos)
+        if start < 0:
+            return
+        i = start + 2
+        trim_left = text.startswith("-", i) and i + 1 < len(text) and text[i + 1] in " \t\r\n"
+        body_start = i + 2 if trim_left else i
+        j = body_start
+        while j < len(text) and not text.startswith("}}", j):
+            char = text[j]
+            if char in "\"'":
+                j += 1
+                while j < len(text) and text[j] not in (char, "\n"):
+                    j += 2 if text[j] == "\\" else 1
+                if j >= len(text) or text[j] == "\n":  # left open: the tokenizer refuses it as Go does
+                    yield start, len(text), trim_left, text[body_start:], False
+                    return
+                j += 1
+            elif char == "`":
+                close = text.find("`", j + 1)
+                j = len(text) if close < 0 else close + 1
+            elif text.startswith("/*", j):
+                close = text.find("*/", j + 2)
+                j = len(text) if close < 0 else close + 2
+            else:
+                j += 1
+        if j >= len(text):
+            return  # no end: the caller refuses the unclosed action
+        body = text[body_start:j]
+        trim_right = bool(_RIGHT_TRIM.search(body))
+        yield start, j + 2, trim_left, body[:-2] if trim_right else body, trim_right
+        pos = j + 2
+
+
 def render_tpl(text: str, context: dict[str, Any], key: str) -> str:
     """Evaluate ``text`` as Helm's ``tpl`` would with ``context`` as the dot."""
     try:
         return _Template(text, context, key).execute()
     except _Unsupported as exc:
         raise ChartRefusal(
-            f"template construct not supported by this tool: {exc}; "
-            "write the value without it or with a simpler template",
+            f"{exc} in a template is not supported by this tool's offline chart model (Helm may "
+            "render it); give the release's render with --verify-against MANIFEST or --chart CHART, "
+            "or write the value without it",
             key=key,
         ) from None
     except ChartRefusal as exc:
@@ -63,26 +106,28 @@ class _Template:
         out: list[str] = []
         pos = 0
         trim_next = False
-        for match in _ACTION_RE.finditer(self.text):
-            literal = self.text[pos : match.start()]
+        for start, end, trim_left, body, trim_right in _actions(self.text):
+            literal = self.text[pos:start]
             if trim_next:
                 literal = literal.lstrip(" \t\r\n")
-            if match.group(1):
+            if trim_left:
                 literal = literal.rstrip(" \t\r\n")
             out.append(literal)
-            out.append(self._action(match.group(2).strip()))
-            trim_next = bool(match.group(3))
-            pos = match.end()
+            out.append(self._action(body.strip()))
+            trim_next = trim_right
+            pos = end
         tail = self.text[pos:]
         if "{{" in tail:
-            raise _Unsupported("an unterminated '{{'")
+            raise ChartRefusal("unclosed action in the template (Helm refuses to render); end each '{{' "
+                               "with '}}'")
         out.append(tail.lstrip(" \t\r\n") if trim_next else tail)
         return "".join(out)
 
     def _action(self, body: str) -> str:
         if body.startswith("/*"):
             if not body.endswith("*/"):
-                raise _Unsupported("a malformed comment")
+                raise ChartRefusal("comment ends before closing delimiter (Helm refuses to render); end a "
+                                   "comment with '*/}}'")
             return ""
         first = body.split(None, 1)[0] if body else ""
         if first in ("if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"):
@@ -102,7 +147,10 @@ class _Template:
         if text in (".", "$"):
             return self.dot
         current: Any = self.dot
-        for name in text.lstrip("$").strip(".").split("."):
+        names = text.lstrip("$").strip(".").split(".")
+        if names[0] in _ROOT_ONLY and isinstance(current, dict) and "Capabilities" in current:
+            raise _Unsupported(f"'.{names[0]}' (the chart's {_ROOT_ONLY[names[0]]})")  # Helm has it; the model not
+        for name in names:
             if current is None:
                 raise ChartRefusal(
                     f"nil pointer evaluating interface {{}}.{name} in the template "

@@ -70,18 +70,41 @@ def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, rele
 
 
 def rendered_literals(targets: list[dict]) -> dict[str, str]:
-    """``modelLabel`` as the render labels the model's pods, when every decode and prefill
-    workload carries one and the same ``llm-d.ai/model``."""
-    seen = set()
+    """Literals read off the Helm render, for values no key of the chart version names (the
+    release's full name in v0.2.x): ``modelLabel`` when every decode and prefill workload carries
+    one and the same ``llm-d.ai/model``; for the v0.2.x gateway, the EPP's ``llm-d.ai/epp``
+    label, its ``--poolName`` and ``--poolNamespace`` and the HTTPRoute's Gateway namespace."""
+    found: dict[str, str] = {}
+    models = set()
     for obj in targets:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         template = spec.get("template") or (spec.get("leaderWorkerTemplate") or {}).get("workerTemplate") or {}
         labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else None
-        if not isinstance(labels, dict) or labels.get("llm-d.ai/role") not in ("decode", "prefill"):
-            continue
-        seen.add(labels.get("llm-d.ai/model"))
-    value = seen.pop() if len(seen) == 1 else None
-    return {"modelLabel": value} if isinstance(value, str) and value else {}
+        if isinstance(labels, dict) and labels.get("llm-d.ai/role") in ("decode", "prefill"):
+            models.add(labels.get("llm-d.ai/model"))
+        if obj.get("kind") == "Deployment" and isinstance(labels, dict) and isinstance(labels.get("llm-d.ai/epp"), str):
+            found["eppLabel"] = labels["llm-d.ai/epp"]
+            for container in (template.get("spec") or {}).get("containers") or []:
+                args = container.get("args") if isinstance(container, dict) else None
+                if container.get("name") == "epp" and isinstance(args, list):
+                    found.update(_flag_values(args, {"--poolName": "poolName", "--poolNamespace": "poolNamespace"}))
+        if obj.get("kind") == "HTTPRoute":
+            refs = spec.get("parentRefs")
+            if isinstance(refs, list) and refs and isinstance(refs[0], dict) and isinstance(refs[0].get("namespace"), str):
+                found["gatewayNamespace"] = refs[0]["namespace"]
+    model = models.pop() if len(models) == 1 else None
+    if isinstance(model, str) and model:
+        found["modelLabel"] = model
+    return found
+
+
+def _flag_values(args: list, flags: dict[str, str]) -> dict[str, str]:
+    """The argument after each of ``flags`` (``--poolName NAME``), by literal name."""
+    out = {}
+    for index, arg in enumerate(args[:-1]):
+        if arg in flags and isinstance(args[index + 1], str):
+            out[flags[arg]] = args[index + 1]
+    return out
 
 
 def _literals(table: Table, effective: dict, model_uri: str | None) -> dict[str, str]:

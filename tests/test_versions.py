@@ -215,6 +215,6 @@ def test_a_v0_2_release_is_built_of_gateway_components_not_raw_objects(cli, tmp_
     kustomization = yaml.safe_load((tmp_path / "ms" / "kustomization.yaml").read_text())
     used = {re.sub(r"^.*components/", "", c) for c in kustomization["components"]}
     assert {"gateway/epp", "gateway/epp-plugins-config", "gateway/inference-pool", "gateway/http-route",
-            "legacy-serving-label"} <= used
+            "legacy/serving-label"} <= used
     assert not (tmp_path / "ms" / "objects.yaml").exists()
     assert "modelLabel=ms-llm-d-modelservice" in kustomization["configMapGenerator"][0]["literals"]

@@ -114,13 +114,11 @@ def verify_overlay(job: Job, arg: tuple[Path, str | None]) -> JobResult:
 def _verified(job: Job, overlay: Path, kustomize: str | None) -> JobResult:
     from migrate.commands.verify import verify_objects
     from migrate.reporters.base import summary_line
+    from migrate.manifests import read_text
     from migrate.tools import kustomize_build
 
     manifest = find_render(job)
-    try:
-        helm_text = manifest.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(manifest)) from None
+    helm_text = read_text(manifest)  # at most MAX_MANIFEST_BYTES
     result = verify_objects(helm_text, kustomize_build(overlay, kustomize), job.namespace,
                             helm_source=str(manifest))
     code = EXIT_OK if result.equivalent else EXIT_DIFFERENT

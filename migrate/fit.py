@@ -43,27 +43,47 @@ Key = tuple[str, str]
 Build = Callable[[Path], str]
 
 
-@dataclasses.dataclass
-class Fitted:
-    """The last render of the fitted overlay, and the objects it still gets wrong."""
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """What the fit made: the overlay as written (name prefix, the literals kept, components
+    after any the library refused, patches with their role, objects, images), the warnings of
+    the fit, its last render, and the objects that render still gets wrong."""
 
+    overlay: ov.Overlay
     rendered: str
     residual: list[str]
+    warnings: list[str]
+
+    @property
+    def literals(self) -> dict[str, str]:
+        return self.overlay.literals
+
+    @property
+    def components(self) -> list[str]:
+        return self.overlay.components
+
+    @property
+    def patches(self) -> list[ov.PatchFile]:
+        return self.overlay.patches
 
 
 def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
         table: Table, build: Build, cache: RenderCache | None = None,
-        generated: Callable[[], frozenset[Key]] = frozenset, extra: frozenset[Key] = frozenset()) -> Fitted:
-    """Add patches and objects to ``overlay`` until it renders ``targets``.
+        generated: Callable[[], frozenset[Key]] = frozenset, extra: frozenset[Key] = frozenset(),
+        namespace: str = "default") -> Fit:
+    """Add patches and objects to ``overlay`` until it renders ``targets`` (Helm renders into
+    ``namespace``); the overlay starts as the plan made it.
 
     The library part is rendered once, with every literal replaced by markers (from ``cache``
     when it holds that render): the markers show where each literal lands, so a literal that
     the patches overwrite everywhere is left out without another render. Then the overlay is
-    rendered for real and any remaining difference is patched.
+    rendered for real and any remaining difference is patched. "Renders" means what ``verify``
+    means: objects equal under the normalisation of :mod:`migrate.compare`.
     """
-    markers = Markers(overlay.plan.literals)
+    warnings: list[str] = []
+    markers = Markers(overlay.literals)
     pairs, unused, unplaced, marked = _first_render(staging, overlay, targets, fullname, build, cache, markers,
-                                                    extra)
+                                                    extra, warnings)
     reserved = {(_key(obj)[0], _unprefixed(_key(obj)[1], overlay)) for obj in marked}
     overlay.objects, stand_ins, addressed = _placed([_clean(t) for t in unplaced], reserved,
                                                     generated() if unplaced else frozenset())
@@ -71,12 +91,12 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     # the name a patch reaches each Helm object by: its library object's, or its stand-in
     addressed.update({_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs})
     live = markers.live(_patched(marked, overlay))
-    overlay.plan.literals = {name: value for name, value in overlay.plan.literals.items() if name in live}
+    overlay.literals = {name: value for name, value in overlay.literals.items() if name in live}
     residual: dict[Key, tuple[Any, Any]] = {}
     ov.write(overlay, staging)
     rendered = build(staging)
     for _ in range(MAX_ROUNDS):
-        residual = _residual(_objects(rendered), targets)
+        residual = _residual(_objects(rendered), targets, namespace)
         before = list(overlay.patches)
         if not residual or not _fix(overlay, residual, addressed):
             break
@@ -88,8 +108,8 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
             ov.write(overlay, staging)
             rendered = build(staging)
             break
-    residual = _residual(_objects(rendered), targets)
-    return Fitted(rendered, sorted(f"{kind}/{name}" for kind, name in residual))
+    residual = _residual(_objects(rendered), targets, namespace)
+    return Fit(overlay, rendered, sorted(f"{kind}/{name}" for kind, name in residual), warnings)
 
 
 def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
@@ -112,7 +132,7 @@ def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
 
 
 def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str, build: Build,
-                  cache: RenderCache | None, markers: Markers, extra: frozenset[Key]
+                  cache: RenderCache | None, markers: Markers, extra: frozenset[Key], warnings: list[str]
                   ) -> tuple[list[tuple[dict, dict]], list[dict], list[dict], list[dict]]:
     """Render the library part; use a namePrefix when it alone gives every object Helm's name.
 
@@ -121,33 +141,32 @@ def _first_render(staging: Path, overlay: ov.Overlay, targets: list[dict], fulln
     """
     if _prefix_may_do(targets, fullname):
         overlay.name_prefix = fullname[: -len(LIBRARY_STEM)]
-        marked = _render_library(staging, overlay, build, cache, markers)
+        marked = _render_library(staging, overlay, build, cache, markers, warnings)
         pairs, unused, unplaced = pair(markers.restore(marked), targets, fullname, fullname, extra)
         if not unplaced and all(_key(lib) == _key(t) for lib, t in pairs):
             return pairs, unused, unplaced, marked
     overlay.name_prefix = None
-    marked = _render_library(staging, overlay, build, cache, markers)
+    marked = _render_library(staging, overlay, build, cache, markers, warnings)
     return (*pair(markers.restore(marked), targets, fullname, LIBRARY_STEM, extra), marked)
 
 
 def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: RenderCache | None,
-                    markers: Markers) -> list[dict]:
+                    markers: Markers, warnings: list[str]) -> list[dict]:
     """Render the overlay so far, with the markers for literals. The namePrefix and namespace
     are rendered as tokens too and put back here, so that one cached render serves every
     release on the same building blocks. Should the library refuse this combination, fall back
     in steps (literals, then optional components) and let patches carry the values instead."""
-    plan = overlay.plan
     fallbacks = [
-        ("literals", lambda: bool(plan.literals), lambda: setattr(plan, "literals", {})),
-        ("components", lambda: plan.components != [LAST_COMPONENT],
-         lambda: setattr(plan, "components", [LAST_COMPONENT])),
+        ("literals", lambda: bool(overlay.literals), lambda: setattr(overlay, "literals", {})),
+        ("components", lambda: overlay.components != [LAST_COMPONENT],
+         lambda: setattr(overlay, "components", [LAST_COMPONENT])),
     ]
-    context = {PREFIX_TOKEN: overlay.name_prefix or "", NAMESPACE_TOKEN: plan.namespace or ""}
+    context = {PREFIX_TOKEN: overlay.name_prefix or "", NAMESPACE_TOKEN: overlay.namespace or ""}
     while True:
         marked = dataclasses.replace(
             overlay, name_prefix=PREFIX_TOKEN if overlay.name_prefix else None,
-            plan=dataclasses.replace(plan, literals={name: markers.marked[name] for name in plan.literals},
-                                     namespace=NAMESPACE_TOKEN if plan.namespace else None))
+            literals={name: markers.marked[name] for name in overlay.literals},
+            namespace=NAMESPACE_TOKEN if overlay.namespace else None)
         try:
             text = _cached_build(staging, marked, build, cache)
         except CommandFailed as marked_failure:
@@ -158,9 +177,9 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
             if step is None:
                 raise failure from None
             fallbacks.remove(step)
-            what = ", ".join(plan.literals) if step[0] == "literals" else ", ".join(plan.components)
-            plan.warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "
-                                 "patches carry these values instead")
+            what = ", ".join(overlay.literals) if step[0] == "literals" else ", ".join(overlay.components)
+            warnings.append(f"the library refused the {step[0]} ({what}): {failure.stderr.strip()[:200]}; "
+                            "patches carry these values instead")
             step[2]()
             continue
         return substitute_context(_objects(text), context)
@@ -267,7 +286,7 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
             late = kind == "ServiceAccount" and _key(target)[1] in bare
             renames.append(ov.PatchFile(_file_name(f"{label}-name"), kind, name,
                                         [{"op": "replace", "path": "/metadata/name", "value": _key(target)[1]}],
-                                        last=late))
+                                        last=late, role="rename"))
     return content + renames
 
 
@@ -353,9 +372,10 @@ def _placed(objects: list[dict], library: set[Key], generated: frozenset[Key]
             if (kind, name) in generated:  # moved, not renamed: references to its name must not follow it
                 renames.append(ov.PatchFile(_file_name(f"library-{kind}-{name}-local-namespace"), kind, name,
                                             [{"op": "add", "path": "/metadata/namespace",
-                                              "value": LOCAL_NAMESPACE}], last=True))
+                                              "value": LOCAL_NAMESPACE}], last=True, role="stand-in"))
             renames.append(ov.PatchFile(_file_name(f"extra-{kind}-{name}-name"), kind, stand_in,
-                                        [{"op": "replace", "path": "/metadata/name", "value": name}], last=True))
+                                        [{"op": "replace", "path": "/metadata/name", "value": name}], last=True,
+                                        role="stand-in"))
         placed.append(obj)
     return placed, renames, stand_ins
 
@@ -364,7 +384,7 @@ def _deletion(obj: dict, overlay: ov.Overlay) -> ov.PatchFile:
     kind, name = _key(obj)
     name = _unprefixed(name, overlay)
     identity = {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": {"name": name}}
-    return ov.PatchFile(_file_name(f"{_label(name, kind) or kind}-delete"), kind, name, delete=identity)
+    return ov.PatchFile(_file_name(f"{_label(name, kind) or kind}-delete"), kind, name, delete=identity, role="delete")
 
 
 def _unprefixed(name: str, overlay: ov.Overlay) -> str:
@@ -387,9 +407,9 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], addressed:
         present = {_effect(op) for p in overlay.patches if (p.kind, p.target) == (key[0], name) for op in p.ops}
         if all(_effect(op) in present for op in ops):
             continue  # these operations are in already: patching cannot get this object any closer
-        fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops))
-    renames = [p for p in overlay.patches if p.name.endswith("-name")]
-    others = [p for p in overlay.patches if not p.name.endswith("-name")]
+        fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops, role="fix"))
+    renames = [p for p in overlay.patches if p.role in ("rename", "stand-in")]
+    others = [p for p in overlay.patches if p.role not in ("rename", "stand-in")]
     overlay.patches = others + fixes + renames
     return bool(fixes)
 
@@ -490,12 +510,12 @@ def _pruned(value: Any) -> Any:
     return value
 
 
-def _residual(rendered: list[dict], targets: list[dict]) -> dict[Key, tuple[Any, Any]]:
+def _residual(rendered: list[dict], targets: list[dict], namespace: str) -> dict[Key, tuple[Any, Any]]:
+    """The objects the render still gets wrong, as ``verify`` judges them (migrate.compare),
+    each as (rendered, Helm's) with None for a missing side."""
+    from migrate.compare import compare
+
     built = {_key(o): o for o in rendered}
     wanted = {_key(o): o for o in targets}
-    out: dict[Key, tuple[Any, Any]] = {}
-    for key in built.keys() | wanted.keys():
-        a, b = built.get(key), wanted.get(key)
-        if a is None or b is None or not same(_pruned(_comparable(a)), _pruned(_comparable(b))):
-            out[key] = (a, b)
-    return out
+    verdict = compare(wanted, built, namespace)
+    return {(o.kind, o.name): (built.get((o.kind, o.name)), wanted.get((o.kind, o.name))) for o in verdict.not_equal()}

@@ -26,7 +26,12 @@ PATCH_DIR = "patches"
 
 @dataclass
 class PatchFile:
-    """One patch of the overlay: JSON 6902 operations, or the deletion of a library object."""
+    """One patch of the overlay: JSON 6902 operations, or the deletion of a library object.
+
+    ``role`` says why it is there: ``content`` (what the values change in a library object),
+    ``delete`` (a library object the release does not have), ``rename`` (Helm's name where
+    no namePrefix gives it), ``fix`` (what a render still got wrong), ``stand-in`` (the last
+    renames of objects.yaml items named like library objects)."""
 
     name: str
     kind: str
@@ -34,6 +39,7 @@ class PatchFile:
     ops: list[dict] = field(default_factory=list)
     delete: dict | None = None
     last: bool = False  # applied after the namespace, from `transformers:` (see Overlay.kustomization)
+    role: str = "content"
 
     @property
     def path(self) -> str:
@@ -47,7 +53,13 @@ class PatchFile:
 
 @dataclass
 class Overlay:
-    plan: Plan
+    """The overlay as it is written: library blocks, literals, names and patches. Built from a
+    plan (:meth:`from_plan`); the fit works on it, the plan stays as planned."""
+
+    accelerator: str
+    components: list[str]
+    literals: dict[str, str]
+    namespace: str | None
     library: str  # the library root, relative to the overlay
     patches: list[PatchFile] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
@@ -55,21 +67,25 @@ class Overlay:
     name_prefix: str | None = None
     images: list[dict] = field(default_factory=list)  # Kustomize `images:` entries (migrate.images)
 
+    @classmethod
+    def from_plan(cls, plan: Plan, library: str, header: list[str] | None = None) -> Overlay:
+        return cls(plan.accelerator, list(plan.components), dict(plan.literals), plan.namespace, library,
+                   header=list(header or []))
+
     def kustomization(self) -> dict:
-        plan = self.plan
         doc: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-        unset_only = bool(plan.namespace) and self._keeps_own_namespaces()
-        if plan.namespace and not unset_only:
-            doc["namespace"] = plan.namespace
+        unset_only = bool(self.namespace) and self._keeps_own_namespaces()
+        if self.namespace and not unset_only:
+            doc["namespace"] = self.namespace
         if self.name_prefix:
             doc["namePrefix"] = self.name_prefix
-        doc["resources"] = [f"{self.library}/accelerators/{plan.accelerator}"]
+        doc["resources"] = [f"{self.library}/accelerators/{self.accelerator}"]
         if self.objects:
             doc["resources"].append(OBJECTS_FILE)
-        if plan.components:
-            doc["components"] = [f"{self.library}/components/{c}" for c in plan.components]
-        if plan.literals:
-            literals = [f"{k}={v}" for k, v in plan.literals.items()]
+        if self.components:
+            doc["components"] = [f"{self.library}/components/{c}" for c in self.components]
+        if self.literals:
+            literals = [f"{k}={v}" for k, v in self.literals.items()]
             doc["configMapGenerator"] = [{"name": "model-config", "behavior": "merge", "literals": literals}]
         if self.images:
             doc["images"] = [dict(entry) for entry in self.images]
@@ -78,7 +94,7 @@ class Overlay:
             doc["patches"] = [{"path": p.path, "target": {"kind": p.kind, "name": p.target}} for p in patches]
         transformers = []
         if unset_only:
-            transformers.append(namespace_transformer(plan.namespace))
+            transformers.append(namespace_transformer(self.namespace))
         transformers += [patch_transformer(p) for p in self.patches if p.last]
         if transformers:
             doc["transformers"] = transformers
@@ -87,7 +103,7 @@ class Overlay:
     def _keeps_own_namespaces(self) -> bool:
         """Whether an object of objects.yaml names a namespace other than the release's: then
         the namespace is set only where none is (Kustomize's ``namespace:`` would move it)."""
-        return any(object_namespace(obj) not in (None, self.plan.namespace) for obj in self.objects)
+        return any(object_namespace(obj) not in (None, self.namespace) for obj in self.objects)
 
 
 def object_namespace(obj: dict) -> Any:

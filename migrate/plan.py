@@ -29,8 +29,10 @@ class Leaf:
     hint: str | None = None  # and the nearest key it reads there
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
+    """What the values choose, decided once: the fit works on an overlay made from it."""
+
     chart_version: str
     release: str
     namespace: str | None

@@ -14,12 +14,12 @@ from migrate.tools import CommandFailed
 from migrate.values import effective_values
 
 
-def _fit_refusing(tmp_path: Path, case: str, release: str, plan: Plan, refused: str) -> fit.Fitted:
+def _fit_refusing(tmp_path: Path, case: str, release: str, plan: Plan, refused: str) -> fit.Fit:
     """Fit ``case`` with a Kustomize that fails while the kustomization mentions ``refused``."""
     values = effective_values(FIXTURES / case / "values.yaml")
     staging = tmp_path / release
     staging.mkdir()
-    overlay = ov.Overlay(plan, library.reference(staging, ROOT / "kustomize"))
+    overlay = ov.Overlay.from_plan(plan, library.reference(staging, ROOT / "kustomize"))
 
     def build(directory: Path) -> str:
         if refused in (directory / "kustomization.yaml").read_text():
@@ -33,15 +33,29 @@ def _fit_refusing(tmp_path: Path, case: str, release: str, plan: Plan, refused: 
 def test_refused_literals_fall_back_to_patches(tmp_path):
     plan = Plan("v0.4.12", "single", None, "nvidia", ["routing-proxy", "model-config"],
                 {"modelName": "facebook/opt-125m"})
-    assert _fit_refusing(tmp_path, "single-node-nvidia", "single", plan, "modelName=").residual == []
-    assert plan.literals == {} and "refused the literals (modelName)" in plan.warnings[0]
+    fitted = _fit_refusing(tmp_path, "single-node-nvidia", "single", plan, "modelName=")
+    assert fitted.residual == []
+    assert fitted.literals == {} and "refused the literals (modelName)" in fitted.warnings[0]
+    assert plan.literals == {"modelName": "facebook/opt-125m"} and plan.warnings == []  # the plan stays as planned
 
 
 def test_refused_components_fall_back_to_patches(tmp_path):
     plan = Plan("v0.4.12", "mon", None, "nvidia", ["routing-proxy", "monitoring", "model-config"], {})
-    assert _fit_refusing(tmp_path, "monitoring", "mon", plan, "components/monitoring").residual == []
-    assert plan.components == ["model-config"]
-    assert "refused the components (routing-proxy, monitoring, model-config)" in plan.warnings[0]
+    fitted = _fit_refusing(tmp_path, "monitoring", "mon", plan, "components/monitoring")
+    assert fitted.residual == []
+    assert fitted.components == ["model-config"]
+    assert plan.components == ["routing-proxy", "monitoring", "model-config"]
+    assert "refused the components (routing-proxy, monitoring, model-config)" in fitted.warnings[0]
+
+
+def test_a_plan_cannot_be_changed_after_planning():
+    import dataclasses
+
+    import pytest
+
+    plan = Plan("v0.4.12", "rel", None, "nvidia", [], {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.literals = {"modelName": "x"}
 
 
 def test_a_difference_patching_cannot_close_gets_no_repeated_fix_patches(cli, tmp_path):
@@ -55,7 +69,7 @@ def test_a_difference_patching_cannot_close_gets_no_repeated_fix_patches(cli, tm
 
 
 def test_a_stuck_object_does_not_keep_the_others_from_their_fixes():
-    overlay = ov.Overlay(Plan("v0.4.12", "rel", None, "nvidia", [], {}), "library")
+    overlay = ov.Overlay.from_plan(Plan("v0.4.12", "rel", None, "nvidia", [], {}), "library")
     stuck_ops = [{"op": "replace", "path": "/spec/x", "value": 1.0}]
     overlay.patches = [ov.PatchFile("a-pod", "ConfigMap", "a", stuck_ops)]
     residual = {("ConfigMap", "a"): ({"kind": "ConfigMap", "spec": {"x": 1}}, {"kind": "ConfigMap", "spec": {"x": 1.0}}),
@@ -75,7 +89,7 @@ def test_a_refusal_is_reported_with_the_values_not_their_stand_ins(tmp_path):
     staging.mkdir()
     plan = Plan("v0.4.12", "single", "team", "nvidia", ["routing-proxy", "model-config"],
                 {"modelName": "facebook/opt-125m"})
-    overlay = ov.Overlay(plan, library.reference(staging, ROOT / "kustomize"))
+    overlay = ov.Overlay.from_plan(plan, library.reference(staging, ROOT / "kustomize"))
 
     def build(directory: Path) -> str:
         text = (directory / "kustomization.yaml").read_text()
@@ -85,7 +99,7 @@ def test_a_refusal_is_reported_with_the_values_not_their_stand_ins(tmp_path):
                                 f"{next(l for l in text.splitlines() if l.startswith('namespace:'))}")
         return tools.kustomize_build(directory)
 
-    fit.fit(staging, overlay, render(values, "single", "team"), fullname(values, "single"), load_table("v0.4.12"),
-            build)
-    assert "facebook/opt-125m" in plan.warnings[0] and "namespace: team" in plan.warnings[0]
-    assert "h2k" not in plan.warnings[0]
+    warnings = fit.fit(staging, overlay, render(values, "single", "team"), fullname(values, "single"),
+                       load_table("v0.4.12"), build, namespace="team").warnings
+    assert "facebook/opt-125m" in warnings[0] and "namespace: team" in warnings[0]
+    assert "h2k" not in warnings[0]

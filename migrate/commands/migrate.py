@@ -37,6 +37,7 @@ class Outcome:
     residual: list[str] = field(default_factory=list)
     side: helmside.HelmSide | None = None  # what the overlay was fitted to
     verification: object | None = None  # a compare.Result when verified
+    warnings: list[str] = field(default_factory=list)  # the plan's, the render's and the fit's
 
     @property
     def exit_code(self) -> int:
@@ -87,13 +88,14 @@ def migrate(opts: MigrateOptions) -> Outcome:
         table = load_table(version)
         plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
                          model_uri=model_uri(effective, release, namespace), rendered=rendered_literals(targets))
+        warnings = list(plan.warnings)
         fullname = fit.fullname_of(targets, chart.fullname(effective, release))
         if side.real:
-            plan.warnings.extend(model_disagreement(side, effective, release, namespace, version))
+            warnings += model_disagreement(side, effective, release, namespace, version)
     except InputError as exc:
         raise in_file(exc, str(opts.values)) from exc
     try:
-        refuse_unaccounted(plan, opts)
+        warnings += refuse_unaccounted(plan, opts)
     except InputError as exc:
         raise (exc if side.real else _with_fitting_versions(exc, user, version, opts)) from None
     created = ov.missing_ancestor(opts.output)
@@ -103,7 +105,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
         checkout = library.find_checkout(opts.output.absolute())
         copy = staging / library.COPY_NAME if checkout is None else None
         ref = library.COPY_NAME if checkout is None else library.reference(opts.output, checkout)
-        overlay = ov.Overlay(plan, ref, header=header(opts, release, version, plan, side))
+        overlay = ov.Overlay.from_plan(plan, ref, header=header(opts, release, version, plan, side))
         kustomize = opts.tools.kustomize
         if copy is not None:  # the library blocks are copied while the overlay is fitted
             copying = tools.Background(lambda: library.copy_used(copy, library.used_blocks(plan.accelerator,
@@ -119,10 +121,11 @@ def migrate(opts: MigrateOptions) -> Outcome:
         root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, fullname, table, build,
                          render_cache(kustomize, root), lambda: library.generated_ids(root),
-                         extra_ids(effective))
+                         extra_ids(effective), namespace)
         if copy is not None:
-            library.prune(copy, library.used_blocks(plan.accelerator, plan.components))
-        outcome = Outcome(plan, overlay, opts.output, fitted.residual, side=side)
+            library.prune(copy, library.used_blocks(plan.accelerator, fitted.components))
+        outcome = Outcome(plan, fitted.overlay, opts.output, fitted.residual, side=side,
+                          warnings=warnings + fitted.warnings)
         if opts.verify_against or opts.chart:
             outcome.verification = _verify(opts, side, fitted.rendered)
         ov.commit(staging, opts.output, force=opts.force)
@@ -139,7 +142,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
     return outcome
 
 
-def refuse_unaccounted(plan: Plan, opts: MigrateOptions) -> None:
+def refuse_unaccounted(plan: Plan, opts: MigrateOptions) -> list[str]:
     """Values that reach nothing are an error (exit 2) unless ``--allow-unmapped``: a key no
     table entry maps, and a key below a mapped one that the chart does not read but that is
     close to one it reads (a misspelling: ``resoures``, ``envv``). A key the chart does not read
@@ -147,14 +150,13 @@ def refuse_unaccounted(plan: Plan, opts: MigrateOptions) -> None:
     container's ``ports`` before v0.2.1) is a warning: the render shows it was never deployed."""
     misspelt = [leaf for leaf in plan.ignored if leaf.hint]
     unread = [leaf for leaf in plan.ignored if not leaf.hint]
-    plan.warnings.extend(ignored_line(leaf, plan.chart_version) + "; left out" for leaf in unread)
+    warnings = [ignored_line(leaf, plan.chart_version) + "; left out" for leaf in unread]
     count = len(plan.unmapped) + len(misspelt)
     if not count:
-        return
+        return warnings
     if opts.allow_unmapped:
-        plan.warnings.extend(ignored_line(leaf, plan.chart_version) + "; left out (--allow-unmapped)"
-                             for leaf in misspelt)
-        return
+        return warnings + [ignored_line(leaf, plan.chart_version) + "; left out (--allow-unmapped)"
+                           for leaf in misspelt]
     more = f" (and {count - 1} more)" if count > 1 else ""
     if plan.unmapped:
         raise InputError(f"no mapping for this value{more}; the chart ignores it or this version does not "
@@ -395,13 +397,13 @@ def text_report(outcome: Outcome) -> str:
               for s in ("mapped", "default", "unmapped", "ignored")}
     lines = [
         f"wrote {outcome.output} (release {plan.release}, namespace {plan.namespace or 'none set'}, "
-        f"{CHART} {plan.chart_version}, fitted to {_source(outcome)}): accelerator {plan.accelerator}, "
-        f"components {', '.join(plan.components) or 'none'}, {len(outcome.overlay.patches)} patches",
+        f"{CHART} {plan.chart_version}, fitted to {_source(outcome)}): accelerator {outcome.overlay.accelerator}, "
+        f"components {', '.join(outcome.overlay.components) or 'none'}, {len(outcome.overlay.patches)} patches",
         f"values: {counts['mapped']} mapped, {counts['default']} equal to the chart default, "
         f"{counts['unmapped']} unmapped" + (f", {counts['ignored']} ignored by the chart" if counts["ignored"] else ""),
     ]
     lines += [f"  unmapped: {path}" for path in plan.unmapped]
-    lines += [f"warning: {w}" for w in plan.warnings]
+    lines += [f"warning: {w}" for w in outcome.warnings]
     if outcome.residual:
         lines.append("NOT EQUIVALENT to the chart's objects: " + ", ".join(outcome.residual))
     if outcome.verification is not None:
@@ -426,14 +428,14 @@ def json_report(outcome: Outcome) -> dict:
         "fittedTo": _source(outcome),
         "checkedAgainstHelm": bool(outcome.side is not None and outcome.side.real),
         "accelerator": plan.accelerator,
-        "components": plan.components,
-        "literals": plan.literals,
+        "components": outcome.overlay.components,
+        "literals": outcome.overlay.literals,
         "patches": [p.path for p in outcome.overlay.patches],
         "values": [{"path": leaf.path, "status": leaf.status, "entry": leaf.entry, "to": leaf.to}
                    for leaf in plan.leaves],
         "unmapped": plan.unmapped,
         "ignored": [{"path": leaf.path, "key": leaf.key, "didYouMean": leaf.hint} for leaf in plan.ignored],
-        "warnings": plan.warnings,
+        "warnings": outcome.warnings,
         "equivalent": outcome.exit_code == EXIT_OK,
     }
 

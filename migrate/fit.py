@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import jsonpatch
 import yaml
 
-from migrate import images
+from migrate import guards, images
 from migrate import overlay as ov
 from migrate.mapping import Table
 from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, substitute_context
@@ -124,8 +124,8 @@ def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
         if patch.delete is not None:
             del objects[key]
             continue
-        try:
-            objects[key] = jsonpatch.apply_patch(objects[key], patch.ops)
+        try:  # the tests name library values, not the markers this render has
+            objects[key] = jsonpatch.apply_patch(objects[key], [op for op in patch.ops if op.get("op") != "test"])
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
             failed.add(key)
     return list(objects.values())
@@ -279,7 +279,7 @@ def _patches(pairs: list[tuple[dict, dict]], table: Table, overlay: ov.Overlay) 
         if overlay.images:
             source = images.apply(overlay.images, source)
             ops = [op for op in ops if (index, op.get("path")) not in dropped]
-        content.extend(_grouped(ops, kind, name, source, target, label, table))
+        content.extend(_grouped(ops, kind, name, source, target, label, table, frozenset(overlay.literals.values())))
         if _key(target)[1] != _key(library_obj)[1]:
             # A ServiceAccount a namespace-less RoleBinding subject names is renamed after the
             # namespace is set, so that Kustomize never sees the subject refer to it by a former id.
@@ -323,7 +323,7 @@ def _subject_names(source: dict, target: dict) -> list[dict]:
 
 
 def _grouped(ops: list[dict], kind: str, name: str, source: dict, target: dict, label: str,
-             table: Table) -> list[ov.PatchFile]:
+             table: Table, unsure: frozenset[str] = frozenset()) -> list[ov.PatchFile]:
     """One patch per table group; consecutive runs instead when regrouping would reorder list edits."""
     groups: dict[str, list[dict]] = {}
     for op in ops:
@@ -337,7 +337,16 @@ def _grouped(ops: list[dict], kind: str, name: str, source: dict, target: dict, 
                 current = group if group not in groups else f"{group}-{len(groups) + 1}"
                 groups[current] = []
             groups[current].append(op)
-    return [ov.PatchFile(_file_name(f"{label}-{group}"), kind, name, run) for group, run in groups.items()]
+    files = []
+    state = _comparable(source)
+    made: set[tuple[str, str]] = set()
+    for group, run in groups.items():  # Kustomize applies the files in this order
+        files.append(ov.PatchFile(_file_name(f"{label}-{group}"), kind, name, guards.guarded(run, state, unsure, made)))
+        try:
+            state = jsonpatch.apply_patch(state, run)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            state = None
+    return files
 
 
 def _file_name(text: str) -> str:
@@ -407,7 +416,9 @@ def _fix(overlay: ov.Overlay, residual: dict[Key, tuple[dict, dict]], addressed:
         present = {_effect(op) for p in overlay.patches if (p.kind, p.target) == (key[0], name) for op in p.ops}
         if all(_effect(op) in present for op in ops):
             continue  # these operations are in already: patching cannot get this object any closer
-        fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name, ops, role="fix"))
+        fixes.append(ov.PatchFile(_file_name(f"{name}-fix-{len(overlay.patches)}"), key[0], name,
+                                  guards.guarded(ops, _comparable(built), frozenset(overlay.literals.values())),
+                                  role="fix"))
     renames = [p for p in overlay.patches if p.role in ("rename", "stand-in")]
     others = [p for p in overlay.patches if p.role not in ("rename", "stand-in")]
     overlay.patches = others + fixes + renames

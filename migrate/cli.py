@@ -262,14 +262,15 @@ def _interrupted(signum: int, frame: Any) -> None:
 def _first_signal(signum: int) -> bool:
     """Whether this is the first SIGINT or SIGTERM: a second one (Ctrl-C reaches a batch worker
     from the terminal and from its parent) must not cut the clean-up of the first short.
-    The signal is passed on to this process's worker processes (batch)."""
+    The running commands are killed (also those of other threads, which Python's signal
+    never reaches) and the signal is passed on to this process's worker processes (batch)."""
     global _signalled
     if _signalled:
         return False
     _signalled = True
     tools = sys.modules.get("migrate.tools")
     if tools is not None:
-        tools.refuse_new_commands(signum)
+        tools.interrupt(signum)  # the commands of every thread end now, and no new one starts
     multiprocessing = sys.modules.get("multiprocessing")
     if multiprocessing is not None:
         try:

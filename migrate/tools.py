@@ -140,7 +140,7 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = 
     bytes of output. The command runs in a new session, so that its whole process group can
     be killed; it is killed when this call is left early for any reason (Ctrl-C included)."""
     if _stopping is not None:  # interrupted: nothing new is started (a batch worker's next job)
-        raise KeyboardInterrupt if _stopping == signal.SIGINT else SystemExit(128 + _stopping)
+        _raise_stopping()
     seconds = command_timeout() if timeout is None else timeout
     deadline = time.monotonic() + seconds
     try:
@@ -166,6 +166,8 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = 
             if stream is not None:
                 stream.close()
     stderr = err.decode("utf-8", errors="replace")
+    if proc.returncode < 0 and _stopping is not None:  # killed by :func:`interrupt`, in another thread
+        _raise_stopping()
     if proc.returncode < 0:  # killed by a signal: someone stopped it, so it is not run again
         name = _signal_name(-proc.returncode)
         raise CommandStopped(f"`{_shown(cmd)}` was killed by {name}: {_first_error_line(stderr)}")
@@ -232,16 +234,25 @@ def _stop(proc: subprocess.Popen) -> None:
 # The commands running now (each with the process that started it: forked workers inherit
 # the table, and must not kill what their parent runs).
 _LIVE: dict[subprocess.Popen, int] = {}
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = threading.RLock()  # also taken by a signal handler, in the main thread
 
 
 _stopping: int | None = None  # the signal that interrupted this process
 
 
-def refuse_new_commands(signum: int) -> None:
-    """After SIGINT or SIGTERM, :func:`run` starts nothing more: it raises as the signal did."""
+def interrupt(signum: int) -> None:
+    """After SIGINT or SIGTERM (from the signal handler): kill every command this process runs,
+    in whatever thread, and start none any more; :func:`run` raises as the signal did
+    (KeyboardInterrupt, SystemExit), so that each migration cleans up as after Ctrl-C."""
     global _stopping
     _stopping = signum
+    stop_all()
+
+
+def _raise_stopping() -> None:
+    if _stopping == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + (_stopping or 0))
 
 
 def stop_all() -> None:

@@ -440,6 +440,11 @@ def _effect(op: dict) -> str:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def objects_of(text: str) -> list[dict]:
+    """The objects of a render (Kustomize's output)."""
+    return _objects(text)
+
+
 def _objects(text: str) -> list[dict]:
     return [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
 

@@ -36,6 +36,7 @@ class Entry:
     source: tuple[str, ...] = ()  # the keys of a literal's value, when a key holds a dot
     when: dict | None = None  # a literal is set only when this holds
     reads: tuple[tuple[str, tuple[str, ...]], ...] = ()  # under a path, the keys the chart reads there
+    unused_why: str | None = None  # why a value of this entry can have no effect (reports say so)
 
     def value(self, values: dict) -> Any:
         """The value this entry reads (literal entries)."""
@@ -230,6 +231,7 @@ def _entry(raw: dict) -> Entry:
         source=tuple(raw.get("from", ())),
         when=raw.get("when"),
         reads=tuple((parent, tuple(keys)) for parent, keys in (raw.get("reads") or {}).items()),
+        unused_why=raw.get("unused_why"),
     )
 
 

@@ -40,6 +40,7 @@ class PatchFile:
     delete: dict | None = None
     last: bool = False  # applied after the namespace, from `transformers:` (see Overlay.kustomization)
     role: str = "content"
+    comment: list[str] = field(default_factory=list)  # lines written above the operations
 
     @property
     def path(self) -> str:
@@ -139,7 +140,8 @@ def write(overlay: Overlay, directory: Path) -> None:
     if overlay.patches:
         patch_dir.mkdir(parents=True)
     for patch in overlay.patches:
-        (directory / patch.path).write_text(yamlio.dump(patch.body()), encoding="utf-8")
+        text = "".join(f"# {printable(line)}\n" for line in patch.comment)
+        (directory / patch.path).write_text(text + yamlio.dump(patch.body()), encoding="utf-8")
     if overlay.objects:
         objects.write_text(yamlio.dump_all(overlay.objects), encoding="utf-8")
     text = "".join(f"# {printable(line)}\n" if line else "#\n" for line in overlay.header)

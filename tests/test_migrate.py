@@ -277,3 +277,32 @@ def test_a_broken_kustomization_in_an_unused_library_block_is_left_alone(tmp_pat
     (root / "components" / "kustomization.yaml").write_text("resources: [\n")  # work in progress
     (root / "accelerators" / "kustomization.yaml").write_text("- a list\n")
     assert library.generated_ids(root) == {("ConfigMap", "model-config")}
+
+
+def test_every_mapped_value_says_where_it_went_and_a_value_with_no_effect_says_so(cli, tmp_path):
+    """pvc-model sets modelArtifacts.size, but a pvc:// model has no emptyDir to size: the value
+    has no effect, and the report never claims it reached a modelSize literal."""
+    report = tmp_path / "report.json"
+    case = FIXTURES / "pvc-model"
+    result = cli(case / "values.yaml", "-o", tmp_path / "pvc", "--namespace", "llm-d",
+                 "--verify-against", case / "manifest.yaml", "--report", report)
+    assert result.exit_code == 0, result.stderr
+    assert "no effect: modelArtifacts.size (no model volume is mounted)" in result.stdout
+    values = {v["path"]: v for v in json.loads(report.read_text())["values"]}
+    size = values["modelArtifacts.size"]
+    assert size["status"] == "no-effect" and size["reason"] == "no model volume is mounted"
+    assert "modelSize" not in json.loads(report.read_text())["literals"]
+    assert all("where" in v for v in values.values() if v["status"] in ("mapped", "no-effect"))
+    assert values["modelArtifacts.name"]["where"] == "literal modelName"
+
+
+def test_a_patch_file_names_the_values_it_carries(cli, tmp_path):
+    report = tmp_path / "report.json"
+    case = FIXTURES / "decode-replicas-3"
+    result = cli(case / "values.yaml", "-o", tmp_path / "rep", "--report", report)
+    assert result.exit_code == 0, result.stderr
+    replicas = {v["path"]: v for v in json.loads(report.read_text())["values"]}["decode.replicas"]
+    assert replicas["where"] == "patch patches/decode-replicas.yaml"
+    assert (tmp_path / "rep" / "patches" / "decode-replicas.yaml").read_text().startswith("# Carries decode.replicas.\n")
+    for patch in (tmp_path / "rep" / "patches").iterdir():
+        assert patch.read_text().startswith("# "), patch.name  # every patch file says what it is for

@@ -38,6 +38,7 @@ class Outcome:
     side: helmside.HelmSide | None = None  # what the overlay was fitted to
     verification: object | None = None  # a compare.Result when verified
     warnings: list[str] = field(default_factory=list)  # the plan's, the render's and the fit's
+    placements: list = field(default_factory=list)  # migrate.placement.Placement of every mapped value
 
     @property
     def exit_code(self) -> int:
@@ -126,6 +127,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
             library.prune(copy, library.used_blocks(plan.accelerator, fitted.components))
         outcome = Outcome(plan, fitted.overlay, opts.output, fitted.residual, side=side,
                           warnings=warnings + fitted.warnings)
+        outcome.placements = place_values(plan, user, table, fitted, staging)
         if opts.verify_against or opts.chart:
             outcome.verification = _verify(opts, side, fitted.rendered)
         ov.commit(staging, opts.output, force=opts.force)
@@ -261,6 +263,34 @@ def _unplaced(exc: InputError) -> str:
         if part and text.startswith(f"{part}: "):
             text = text[len(part) + 2:]
     return text
+
+
+def place_values(plan: Plan, user: dict, table: Any, fitted: Any, staging: Path) -> list:
+    """Where each mapped value went; each patch file then says in a comment which values it
+    carries (rewritten in place: comments change nothing Kustomize renders)."""
+    from migrate import fit, placement
+
+    placements = placement.place(plan.leaves, user, table, fitted, fit.objects_of(fitted.rendered))
+    for patch in fitted.patches:
+        carried = [p.path for p in placements if p.where.startswith("patch ") and patch.path in p.where.split(", ")
+                   or p.where == f"patch {patch.path}"]
+        patch.comment = patch_comment(patch, carried, plan.chart_version)
+    ov.write(fitted.overlay, staging)
+    return placements
+
+
+def patch_comment(patch: ov.PatchFile, carried: list[str], version: str) -> list[str]:
+    """One line on what a patch file is for."""
+    if patch.role == "delete":
+        return [f"{CHART} {version} renders no {patch.kind} like this library one for these values."]
+    if patch.role in ("rename", "stand-in"):
+        return ["The name Helm gives this object."]
+    shown = ", ".join(carried[:5]) + (f" and {len(carried) - 5} more" if len(carried) > 5 else "")
+    if carried:
+        return [f"Carries {shown}."]
+    what = "What the render still differed in." if patch.role == "fix" else \
+        f"Where {CHART} {version} renders this object otherwise than the library (no value of the release sets it)."
+    return [what]
 
 
 def extra_ids(effective: dict) -> frozenset[tuple[str, str]]:
@@ -403,6 +433,8 @@ def text_report(outcome: Outcome) -> str:
         f"{counts['unmapped']} unmapped" + (f", {counts['ignored']} ignored by the chart" if counts["ignored"] else ""),
     ]
     lines += [f"  unmapped: {path}" for path in plan.unmapped]
+    lines += [f"  no effect: {p.path}" + (f" ({p.reason})" if p.reason else "")
+              for p in outcome.placements if not p.effective]
     lines += [f"warning: {w}" for w in outcome.warnings]
     if outcome.residual:
         lines.append("NOT EQUIVALENT to the chart's objects: " + ", ".join(outcome.residual))
@@ -417,8 +449,21 @@ def _source(outcome: Outcome) -> str:
     return side.described if side is not None else "offline chart model; not checked against Helm"
 
 
+def _value_report(leaf: Any, placed: Any) -> dict:
+    """One value of the report: its status (``no-effect`` for a mapped value that changes
+    nothing), its table entry, and where it went."""
+    out = {"path": leaf.path, "status": leaf.status, "entry": leaf.entry, "to": leaf.to}
+    if placed is not None:
+        out["where"] = placed.where
+        if not placed.effective:
+            out["status"] = "no-effect"
+            out["reason"] = placed.reason
+    return out
+
+
 def json_report(outcome: Outcome) -> dict:
     plan = outcome.plan
+    placed = {p.path: p for p in outcome.placements}
     return {
         "chart": CHART,
         "chartVersion": plan.chart_version,
@@ -431,8 +476,7 @@ def json_report(outcome: Outcome) -> dict:
         "components": outcome.overlay.components,
         "literals": outcome.overlay.literals,
         "patches": [p.path for p in outcome.overlay.patches],
-        "values": [{"path": leaf.path, "status": leaf.status, "entry": leaf.entry, "to": leaf.to}
-                   for leaf in plan.leaves],
+        "values": [_value_report(leaf, placed.get(leaf.path)) for leaf in plan.leaves],
         "unmapped": plan.unmapped,
         "ignored": [{"path": leaf.path, "key": leaf.key, "didYouMean": leaf.hint} for leaf in plan.ignored],
         "warnings": outcome.warnings,

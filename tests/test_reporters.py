@@ -96,8 +96,9 @@ def test_json_content(mixed: Result) -> None:
     assert report["summary"] == {"objects": 4, "equal": 1, "different": 1, "missing": 1, "extra": 1}
     web = next(obj for obj in report["objects"] if obj["id"] == "Deployment/web")
     assert web["differences"] == [
-        {"path": "/spec/replicas", "change": "changed", "helm": 1, "kustomize": 2},
-        {"path": "/spec/template/spec/containers/0/args/2", "change": "only-in-kustomize", "kustomize": "--b"},
+        {"path": "/spec/replicas", "named": "/spec/replicas", "change": "changed", "helm": 1, "kustomize": 2},
+        {"path": "/spec/template/spec/containers/0/args/2", "named": "/spec/template/spec/containers[c]/args[--b]",
+         "change": "only-in-kustomize", "kustomize": "--b"},
     ]
 
 
@@ -138,7 +139,7 @@ def test_text_plain_and_coloured(mixed: Result) -> None:
     assert "\033[" not in plain
     assert "different  Deployment/web" in plain
     assert "    /spec/replicas: helm 1, kustomize 2" in plain
-    assert "    /spec/template/spec/containers/0/args/2: helm (absent), kustomize \"--b\"" in plain
+    assert "    /spec/template/spec/containers[c]/args[--b]: only in kustomize: \"--b\"" in plain
     assert "missing    Service/gone  (rendered by Helm, not by Kustomize)" in plain
     assert "extra      ConfigMap/stray  (rendered by Kustomize, not by Helm)" in plain
     assert "\033[31m" in get_reporter("text", color=True).render(mixed)

@@ -120,8 +120,8 @@ DIFFERENT_CASES = {
     "changed env value": (_set_env, {DECODE: "different"},
                           {DECODE: [(f"{VLLM}/env/3/value", "/model-cache", "/elsewhere")]}),
     "reordered args": (_swap_args, {DECODE: "different"},
-                       {DECODE: [(f"{VLLM}/args/0", "facebook/opt-125m", "--port"),
-                                 (f"{VLLM}/args/1", "--port", "facebook/opt-125m")]}),
+                       {DECODE: [(f"{VLLM}/args/0", "facebook/opt-125m", None),
+                                 (f"{VLLM}/args/1", ["--port", "8200"], ["--port", "facebook/opt-125m", "8200"])]}),
     "extra object": (_extra_object, {"ConfigMap/stray": "extra"}, {"ConfigMap/stray": []}),
     "missing object": (_drop_service_account, {"ServiceAccount/single-llm-d-modelservice": "missing"},
                        {"ServiceAccount/single-llm-d-modelservice": []}),
@@ -181,7 +181,8 @@ def test_text_report_names_object_path_and_both_values(cli, tmp_path: Path) -> N
     overlay = make_overlay(tmp_path, MUTATED, _set_env)
     result = cli("verify", overlay, "--manifest", FIXTURES / MUTATED / "manifest.yaml", "--namespace", "llm-d")
     assert result.exit_code == 1
-    assert f'{VLLM}/env/3/value: helm "/model-cache", kustomize "/elsewhere"' in result.stdout
+    assert '/spec/template/spec/containers[vllm]/env[HF_HOME]/value: helm "/model-cache", kustomize "/elsewhere"' \
+        in result.stdout
     assert f"different  {DECODE}" in result.stdout
     assert result.stdout.rstrip().endswith("(1 equal, 1 different, 0 missing in kustomize, 0 extra in kustomize).")
 
@@ -219,10 +220,11 @@ def test_chart_with_values_reports_difference(cli, data_dir: Path) -> None:
     assert differences(report) == {"ConfigMap/demo-tiny": [("/data/greeting", "bye", "hello")]}
 
 
-def test_chart_failure_is_tool_error(cli, data_dir: Path, tmp_path: Path) -> None:
+def test_chart_not_found_is_input_error(cli, data_dir: Path, tmp_path: Path) -> None:
     result = cli("verify", data_dir / "tiny-overlay", "--chart", tmp_path / "no-chart")
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("helm-to-kustomize: error: ")
+    assert "chart not found" in result.stderr
 
 
 # bad input: exit 2, one line

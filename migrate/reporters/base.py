@@ -40,10 +40,36 @@ def show_value(value: Any) -> str:
 
 
 def show_sides(diff: Difference) -> tuple[str, str]:
-    """Both sides of a difference, ``(absent)`` where a side has nothing."""
+    """Both sides of a difference, ``(absent)`` where a side has nothing; for ``reordered``,
+    the item names in each side's order."""
+    if diff.change is Change.REORDERED:
+        return show_order(diff.helm), show_order(diff.kustomize)
     helm = "(absent)" if diff.change is Change.ONLY_KUSTOMIZE else show_value(diff.helm)
     kustomize = "(absent)" if diff.change is Change.ONLY_HELM else show_value(diff.kustomize)
     return helm, kustomize
+
+
+def show_order(names: Any) -> str:
+    """``[HF_HOME, DP_SIZE]``: item names, unquoted."""
+    return "[" + ", ".join(str(name) for name in names) + "]" if isinstance(names, list) else show_value(names)
+
+
+def describe(diff: Difference) -> str:
+    """What differs, after the path: ``helm 3, kustomize 1``, ``only in helm: {...}``,
+    ``order differs: helm [A, B], kustomize [B, A]``."""
+    helm, kustomize = show_sides(diff)
+    if diff.change is Change.ONLY_HELM:
+        return f"only in helm: {helm}"
+    if diff.change is Change.ONLY_KUSTOMIZE:
+        return f"only in kustomize: {kustomize}"
+    if diff.change is Change.REORDERED:
+        return f"order differs: helm {helm}, kustomize {kustomize}"
+    return f"helm {helm}, kustomize {kustomize}"
+
+
+def difference_line(diff: Difference) -> str:
+    """``/spec/template/spec/containers[vllm]/env[NEW_VAR]: only in helm: {...}``"""
+    return f"{diff.where}: {describe(diff)}"
 
 
 def summary_line(result: Result) -> str:

@@ -75,7 +75,7 @@ def _differences(result: JobResult) -> list[tuple[str, str, str, str, str]]:
         if not obj.differences:
             rows.append((obj.id, obj.status.label, "", "", ""))
         for diff in obj.differences:
-            rows.append((obj.id, obj.status.label, diff.path, *show_sides(diff)))
+            rows.append((obj.id, obj.status.label, diff.where, *show_sides(diff)))
     return rows
 
 

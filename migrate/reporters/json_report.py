@@ -27,6 +27,8 @@ def as_dict(result: Result) -> dict[str, Any]:
         "rules": list(result.rules),
         "summary": {"objects": len(result.objects), **result.counts()},
         "objects": [_object(obj) for obj in result.objects],
+        "notes": list(result.notes),
+        "hints": list(result.hints),
     }
 
 
@@ -41,7 +43,9 @@ def _object(obj: ObjectResult) -> dict[str, Any]:
 
 
 def _difference(diff: Difference) -> dict[str, Any]:
-    out: dict[str, Any] = {"path": diff.path, "change": diff.change.value}
+    out: dict[str, Any] = {"path": diff.path, "named": diff.where, "change": diff.change.value}
+    if diff.kustomize_path is not None:
+        out["kustomizePath"] = diff.kustomize_path
     if diff.change is not Change.ONLY_KUSTOMIZE:
         out["helm"] = diff.helm
     if diff.change is not Change.ONLY_HELM:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from migrate.compare import ObjectResult, Result, Status
-from migrate.reporters.base import Reporter, show_sides
+from migrate.reporters.base import Reporter, difference_line
 
 SUITE = "helm-to-kustomize verify"
 
@@ -24,6 +24,9 @@ class JunitReporter(Reporter):
         ET.SubElement(properties, "property", name="rules", value=",".join(result.rules))
         for obj in result.objects:
             _testcase(suite, obj)
+        if result.notes or result.hints:
+            ET.SubElement(suite, "system-out").text = "\n".join(
+                [*(f"note: {note}" for note in result.notes), *(f"hint: {hint}" for hint in result.hints)])
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -33,11 +36,7 @@ def _testcase(suite: ET.Element, obj: ObjectResult) -> None:
     if obj.status is Status.EQUAL:
         return
     failure = ET.SubElement(case, "failure", type=obj.status.value, message=_message(obj))
-    failure.text = "\n".join(
-        f"{diff.path}: helm {helm}, kustomize {kustomize}"
-        for diff in obj.differences
-        for helm, kustomize in [show_sides(diff)]
-    )
+    failure.text = "\n".join(difference_line(diff) for diff in obj.differences)
 
 
 def _message(obj: ObjectResult) -> str:

@@ -16,6 +16,9 @@ class MarkdownReporter(Reporter):
         verdict = "✅ equivalent" if result.equivalent else "❌ not equivalent"
         lines = [f"### helm-to-kustomize verify: {verdict}", "", "| Status | Objects |", "|---|---:|"]
         lines += [f"| {status.label} | {result.count(status)} |" for status in Status]
+        if result.notes or result.hints:
+            lines += [""] + [f"- note: {_cell(note, 400)}" for note in result.notes]
+            lines += [f"- **hint:** {_cell(hint, 400)}" for hint in result.hints]
         rows = self._rows(result)
         if rows:
             lines += ["", "| Object | Status | Path | Helm | Kustomize |", "|---|---|---|---|---|"]
@@ -32,7 +35,7 @@ class MarkdownReporter(Reporter):
             for diff in obj.differences:
                 helm, kustomize = show_sides(diff)
                 rows.append(
-                    f"| `{_cell(obj.id)}` | {obj.status.label} | `{_cell(diff.path)}` "
+                    f"| `{_cell(obj.id)}` | {obj.status.label} | `{_cell(diff.where)}` "
                     f"| `{_cell(helm)}` | `{_cell(kustomize)}` |"
                 )
         return rows

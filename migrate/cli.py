@@ -39,6 +39,14 @@ class DefaultGroup(click.Group):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's first docstring line whole (click cuts it to the width), wrapped."""
+        rows = [(name, command.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -100,7 +108,7 @@ def _color() -> bool:
 def cli() -> None:
     """Migrate llm-d-modelservice Helm releases to Kustomize overlays, and prove the objects are the same.
 
-    Without a command, runs `migrate`.
+    Without a command, runs migrate.
     """
 
 
@@ -143,6 +151,52 @@ def _report_options(func: Any) -> Any:
     return func
 
 
+def _migrate_report_options(func: Any) -> Any:
+    """migrate's --format and --report: without --format, --report FILE holds the JSON migration report."""
+    func = click.option("--debug", is_flag=True, help="Show tracebacks.")(func)
+    func = click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Write the report in --format to FILE (default json: the migration report, with "
+                             "the verification when verified); text still goes to stdout.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                        help="Report format: text, json (the migration report), junit or markdown (the "
+                             "accounting and the verification) [default: text; json for --report].")(func)
+    return func
+
+
+class _ChartVersionOption(click.Option):
+    """--chart-version, whose help lists the supported releases (read when help is shown)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from migrate.resources import supported_chart_versions
+
+        versions = supported_chart_versions()
+        self.help = (f"Chart version of the release: {_version_ranges(versions)} ({len(versions)} releases) "
+                     "[default: the render's helm.sh/chart label, else the newest].")
+        return super().get_help_record(ctx)
+
+
+def _version_ranges(versions: list[str]) -> str:
+    """``v0.2.0–v0.2.1, v0.2.3–v0.2.16, …``: runs of consecutive patch releases per minor series."""
+    runs: list[list[str]] = []
+    for version in versions:
+        parts = version.lstrip("v").split(".")
+        if runs:
+            last = runs[-1][-1].lstrip("v").split(".")
+            if last[:2] == parts[:2] and last[2].isdigit() and parts[2].isdigit() and int(parts[2]) == int(last[2]) + 1:
+                runs[-1].append(version)
+                continue
+        runs.append([version])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def _help_as_value(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``--chart-version --help`` shows the help (with the versions), not a version named --help."""
+    if value in ("--help", "-h"):
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+    return value
+
+
 def _rule_options(func: Any) -> Any:
     for rule in reversed(RULE_IDS):
         func = click.option(f"--no-{rule}", f"no_{rule.replace('-', '_')}", is_flag=True,
@@ -153,10 +207,12 @@ def _rule_options(func: Any) -> Any:
 @cli.command()
 @click.argument("overlay", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--manifest", type=click.Path(path_type=Path), help="Helm render to compare with.")
-@click.option("--chart", help="Chart to render with `helm template` instead of --manifest.")
+@click.option("--chart", help="Chart to render with helm template instead of --manifest.")
 @click.option("--values", type=click.Path(path_type=Path), help="Values file for --chart.")
-@click.option("--release", help="Release name for --chart [default: basename of DIR].")
-@click.option("--namespace", help="Release namespace: objects without one are in it.")
+@click.option("--release", help="Release name for --chart [default: the overlay's (namePrefix, header), else "
+                                "basename of DIR].")
+@click.option("--namespace", help="Release namespace: objects without one are in it [default: the overlay's "
+                                  "namespace:].")
 @_report_options
 @_tool_options
 @_timeout_option
@@ -183,13 +239,14 @@ def verify(overlay: Path, manifest: Path | None, chart: str | None, values: Path
               help="Overlay directory to write.")
 @click.option("--release", help="Release name [default: basename of DIR].")
 @click.option("--namespace", help="Namespace of the overlay; none set without it.")
-@click.option("--chart-version", help="Chart version of the release.")
+@click.option("--chart-version", cls=_ChartVersionOption, metavar="V", callback=_help_as_value,
+              help="Chart version of the release")
 @click.option("--force", is_flag=True, help="Overwrite an existing overlay.")
 @click.option("--verify-against", type=click.Path(path_type=Path), metavar="MANIFEST",
-              help="Helm render (`helm get manifest`) to verify the overlay against.")
-@click.option("--chart", help="Chart to render with `helm template` for verification.")
+              help="Helm render (helm get manifest) to verify the overlay against.")
+@click.option("--chart", help="Chart to render with helm template for verification.")
 @click.option("--allow-unmapped", is_flag=True, help="List unmapped values instead of failing.")
-@_report_options
+@_migrate_report_options
 @_tool_options
 @_timeout_option
 def migrate(values: Path, output: Path, release: str | None, namespace: str | None, chart_version: str | None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migrate.errors import InputError
+from migrate.errors import InputError, ToolError
 from migrate.resources import CHART, supported_chart_versions
 
 if TYPE_CHECKING:
@@ -80,7 +80,14 @@ def from_chart(chart: str, values: Path | None, release: str, namespace: str | N
             cmd += ["--namespace", namespace]
         if version and not Path(chart).exists():
             cmd += ["--version", version]  # a repository or OCI reference; a local chart has one version
-        text = tool_runner.run(cmd)
+        try:
+            text = tool_runner.run(cmd)
+        except ToolError as exc:
+            if values is None:
+                raise
+            # Name the user's values file, not the copy, which is gone once this returns.
+            exc.args = (str(exc).replace(str(copy), str(values)),)  # the same error, of the same kind
+            raise
     source = f"helm template {chart}"
     objects = parse_manifest(text, source=source)
     return HelmSide(objects, source, labelled_version(objects, source))

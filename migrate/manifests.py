@@ -87,8 +87,12 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Objects:
     Comments and empty documents are skipped; ``kind: List`` is flattened.
     Duplicate YAML keys or two objects with the same kind and name are errors.
     """
+    from migrate.sniff import refuse_values_as_objects
+
     objects: Objects = {}
-    for doc in _documents(text, source):
+    documents = _documents(text, source)
+    refuse_values_as_objects(documents, source)  # values given as a manifest: named, not "no kind"
+    for doc in documents:
         for obj in _flatten(doc, source):
             key = _key(obj, source)
             if key in objects:

@@ -36,7 +36,17 @@ HELM_ENV = "HELM_TO_KUSTOMIZE_HELM"
 MIN_KUSTOMIZE = (5, 0, 0)
 MIN_KUBECTL = (1, 27, 0)
 MIN_HELM = (3, 0, 0)
-HOW_TO_GET = "run `make tools` or see README 'Set up'"
+
+
+def _how_to_get(root: Path) -> str:
+    """How to get the tools: ``make tools`` in a source checkout, else the module it runs."""
+    if (root / "Makefile").is_file() and (root / "pyproject.toml").is_file():
+        return "run `make tools` or see README 'Set up'"
+    return ("run `python -m migrate.provision` (puts kubectl with Kustomize and Helm into ./.tools/bin), or install "
+            "kustomize >= 5 (or kubectl >= 1.27) and helm >= 3")
+
+
+HOW_TO_GET = _how_to_get(Path(__file__).resolve().parent.parent)
 PROBE_TIMEOUT = 30
 TIMEOUT_ENV = "HELM_TO_KUSTOMIZE_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0  # seconds, for each command

@@ -41,10 +41,14 @@ def load_user_values(path: str | Path) -> dict[str, Any]:
                          "pass the release's values only", file=name)
     text = _decode(raw, name)
     text = _strip_header(text)
+    from migrate.sniff import refuse_objects_as_values
+
     try:
         data = load_helm(text)
     except YamlError as exc:
+        refuse_objects_as_values(text, name)  # a manifest (several documents) given as values
         raise InputError(f"invalid YAML: {exc}", file=name) from None
+    refuse_objects_as_values(data, name)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -100,12 +104,16 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def _strip_header(text: str) -> str:
-    """Blank the header line ``helm get values`` prints before the YAML (line numbers in
-    error messages stay those of the file)."""
+    """Blank the header line ``helm get values`` prints before the YAML, after any comment
+    lines (line numbers in error messages stay those of the file)."""
     body = text[1:] if text.startswith("\ufeff") else text
-    first, newline, rest = body.partition("\n")
-    if first.strip() in _HEADERS:
-        return newline + rest
+    lines = body.split("\n")
+    for number, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("#"):
+            if line.strip() in _HEADERS:
+                lines[number] = ""
+                return "\n".join(lines)
+            break
     return body
 
 

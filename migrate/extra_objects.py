@@ -45,7 +45,7 @@ def check(effective: dict[str, Any], targets: list[dict[str, Any]], release: str
     for key, item in items:
         try:
             objects = [_parse(doc, "extra-objects.yaml") for doc in split_documents(render_value(item, context, key))]
-        except ChartRefusal:  # beyond the chart model: the real render (--verify-against, --chart) has the word
+        except InputError:  # beyond the chart model: the real render (--verify-against, --chart) has the word
             continue
         for obj in objects:
             if obj is None:

@@ -218,3 +218,16 @@ def test_a_v0_2_release_is_built_of_gateway_components_not_raw_objects(cli, tmp_
             "legacy/serving-label"} <= used
     assert not (tmp_path / "ms" / "objects.yaml").exists()
     assert "modelLabel=ms-llm-d-modelservice" in kustomization["configMapGenerator"][0]["literals"]
+
+
+def test_a_template_the_chart_model_cannot_evaluate_does_not_stop_a_migration_with_a_render(cli, tmp_path):
+    """Offline, `{{ if }}` inside values is refused (the model does not implement it); with the
+    release's render at hand the render has the word, and the migration goes on."""
+    case = ALL / "v0.4.12" / "defaults"
+    values = tmp_path / "values.yaml"
+    values.write_text("modelArtifacts:\n  uri: 'hf://{{ if true }}random/model{{ end }}'\n")
+    offline = cli(values, "-o", tmp_path / "offline")
+    assert offline.exit_code == 2
+    result = cli(values, "-o", tmp_path / "ms", "--namespace", "default", "--verify-against", case / "manifest.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert "verify: equivalent" in result.stdout

@@ -88,9 +88,10 @@ def migrate(opts: MigrateOptions) -> Outcome:
             side = helmside.HelmSide({fit.key(t): t for t in targets}, "offline chart model", version, real=False)
         table = load_table(version)
         plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
-                         model_uri=model_uri(effective, release, namespace), rendered=rendered_literals(targets))
+                         model_uri=_modelled(side, lambda: model_uri(effective, release, namespace)),
+                         rendered=rendered_literals(targets))
         warnings = list(plan.warnings)
-        fullname = fit.fullname_of(targets, chart.fullname(effective, release))
+        fullname = fit.fullname_of(targets, _modelled(side, lambda: chart.fullname(effective, release)) or "")
         if side.real:
             warnings += model_disagreement(side, effective, release, namespace, version)
     except InputError as exc:
@@ -358,6 +359,18 @@ def in_file(exc: InputError, file: str) -> InputError:
     where = f"{exc.key}: " if exc.key else ""
     text = str(exc)
     return type(exc)(text[len(where):] if text.startswith(where) else text, file=file, key=exc.key)
+
+
+def _modelled(side: helmside.HelmSide, derive: Callable[[], Any]) -> Any:
+    """What the chart model derives from the values. With a real render at hand, a value the
+    model cannot derive (a template construct it does not implement) is no reason to stop:
+    the render has the word, so the derived value is left out (None)."""
+    try:
+        return derive()
+    except InputError:
+        if side.real:
+            return None
+        raise
 
 
 def model_uri(effective: dict, release: str, namespace: str) -> str | None:

@@ -68,22 +68,18 @@ def from_chart(chart: str, values: Path | None, release: str, namespace: str | N
     from migrate.manifests import parse_manifest
 
     check_chart_reference(chart)
-    helm = tool_runner.find_helm(tools.helm)
     with tempfile.TemporaryDirectory(prefix="h2k-values-") as scratch:
-        cmd = [*helm.argv, "template", release, chart]
+        copy = None
         if values is not None:
             # `helm get values` output starts with a header line that Helm itself cannot read.
             copy = Path(scratch) / "values.yaml"
             copy.write_text(_values_text(values), encoding="utf-8")
-            cmd += ["--values", str(copy)]
-        if namespace:
-            cmd += ["--namespace", namespace]
-        if version and not Path(chart).exists():
-            cmd += ["--version", version]  # a repository or OCI reference; a local chart has one version
+        local = Path(chart).exists()  # a local chart has one version; a reference takes --version
         try:
-            text = tool_runner.run(cmd)
+            text = tool_runner.helm_template(chart, copy, release, namespace, tools.helm,
+                                             version=None if local else version)
         except ToolError as exc:
-            if values is None:
+            if copy is None:
                 raise
             # Name the user's values file, not the copy, which is gone once this returns.
             exc.args = (str(exc).replace(str(copy), str(values)),)  # the same error, of the same kind
@@ -94,11 +90,16 @@ def from_chart(chart: str, values: Path | None, release: str, namespace: str | N
 
 
 def _values_text(path: Path) -> str:
-    """The values file as Helm reads it: without the ``helm get values`` header line."""
+    """The values file as Helm reads it: without the ``helm get values`` header line, read
+    within the values size limit."""
     from migrate.commands.verify import without_header
+    from migrate.reading import TooLarge, read_limited
+    from migrate.values import MAX_VALUES_BYTES
 
     try:
-        return without_header(Path(path).read_text(encoding="utf-8"))
+        return without_header(read_limited(path, MAX_VALUES_BYTES).decode("utf-8"))
+    except TooLarge:
+        raise InputError(f"values file is over the {MAX_VALUES_BYTES // 2**20} MiB limit", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(path)) from exc
 

@@ -402,14 +402,18 @@ def helm_template(
     release: str,
     namespace: str | None,
     helm: str | None = None,
+    version: str | None = None,
 ) -> str:
-    """Render ``chart`` with real ``helm template`` and return the YAML text."""
+    """Render ``chart`` with real ``helm template`` and return the YAML text; ``version`` is
+    Helm's ``--version`` (for a repository or OCI reference)."""
     tool = find_helm(helm)
     cmd = [*tool.argv, "template", release, str(chart)]
     if values_file is not None:
         cmd += ["--values", str(values_file)]
     if namespace:
         cmd += ["--namespace", namespace]
+    if version:
+        cmd += ["--version", version]
     text = run(cmd)
     check_objects(text, cmd, objects=False)
     return text

@@ -51,18 +51,17 @@ class Outcome:
 
 def run(opts: MigrateOptions) -> int:
     outcome = migrate(opts)
-    print(text_report(outcome), end="")
-    if outcome.verification is not None and not outcome.verification.equivalent:
-        from migrate.reporters import get_reporter
+    from migrate.reporters.migration import write_reports  # --format: what --report FILE holds
 
-        print(get_reporter("text", color=opts.color).render(outcome.verification), end="")
-    if opts.report:
-        write_report(opts.report, json_report(outcome))
+    write_reports(outcome, opts.format, opts.report, color=opts.color)
     return outcome.exit_code
 
 
-def migrate(opts: MigrateOptions) -> Outcome:
-    """Load, plan, fit and write one overlay; nothing is written unless every step succeeds."""
+def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None], str] | None = None) -> Outcome:
+    """Load, plan, fit and write one overlay; nothing is written unless every step succeeds.
+
+    ``kustomize_build(directory, kustomize)`` renders an overlay (default: tools.kustomize_build;
+    batch passes one that renders the overlays of many releases in one Kustomize process)."""
     from migrate import chart, extra_objects, fit, helmside, tools, values
     from migrate.mapping import load_table
 
@@ -90,8 +89,8 @@ def migrate(opts: MigrateOptions) -> Outcome:
         plan = make_plan(table, user, defaults, effective, release=release, namespace=opts.namespace,
                          model_uri=_modelled(side, lambda: model_uri(effective, release, namespace)),
                          rendered=rendered_literals(targets))
-        warnings = list(plan.warnings)
         fullname = fit.fullname_of(targets, _modelled(side, lambda: chart.fullname(effective, release)) or "")
+        warnings = list(plan.warnings)
         if side.real:
             warnings += model_disagreement(side, effective, release, namespace, version)
     except InputError as exc:
@@ -118,7 +117,7 @@ def migrate(opts: MigrateOptions) -> Outcome:
         def build(directory: Path) -> str:
             if copying is not None:  # the blocks this render needs are in place
                 copying.result()
-            return tools.kustomize_build(directory, kustomize)
+            return (kustomize_build or tools.kustomize_build)(directory, kustomize)
 
         root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, fullname, table, build,
@@ -138,7 +137,8 @@ def migrate(opts: MigrateOptions) -> Outcome:
                          file=str(opts.output)) from exc
     except ToolError as exc:
         _discard(staging, created, copying)
-        raise ToolError(f"{exc} (the overlay for {opts.output} was not written)") from exc
+        shown = str(exc).replace(str(staging), str(opts.output))  # never a staging path that is gone
+        raise ToolError(f"{shown} (the overlay for {opts.output} was not written)") from exc
     except BaseException:
         _discard(staging, created, copying)
         raise
@@ -393,10 +393,13 @@ def model_uri(effective: dict, release: str, namespace: str) -> str | None:
 def _verify(opts: MigrateOptions, side: helmside.HelmSide, built: str) -> object:
     """Verify the staged overlay (``built`` is its render) against the Helm side."""
     from migrate.compare import compare
+    from migrate.hints import with_hints
     from migrate.manifests import parse_manifest
 
     # Helm renders into "default" when no namespace is given, and so does the chart model.
-    return compare(side.objects, parse_manifest(built, source="kustomize output"), opts.namespace or "default")
+    namespace = opts.namespace or "default"
+    kustomize = parse_manifest(built, source="kustomize output")
+    return with_hints(compare(side.objects, kustomize, namespace), side.objects, kustomize, namespace=namespace)
 
 
 def release_name(opts: MigrateOptions) -> str:
@@ -434,7 +437,7 @@ def header(opts: MigrateOptions, release: str, version: str, plan: Plan, side: h
 # --- reports --------------------------------------------------------------------------------
 
 
-def text_report(outcome: Outcome) -> str:
+def text_report(outcome: Outcome, color: bool = False) -> str:
     plan = outcome.plan
     counts = {s: sum(1 for leaf in plan.leaves if leaf.status == s)
               for s in ("mapped", "default", "unmapped", "ignored")}
@@ -454,7 +457,14 @@ def text_report(outcome: Outcome) -> str:
     if outcome.verification is not None:
         verdict = "equivalent" if outcome.verification.equivalent else "NOT equivalent"
         lines.append(f"verify: {verdict} to the Helm render")
-    return "".join(ov.printable(line) + "\n" for line in lines)
+    return "".join(_painted(ov.printable(line), color) + "\n" for line in lines)
+
+
+def _painted(line: str, color: bool) -> str:
+    """The verdict and warnings coloured as verify colours its report (on a terminal)."""
+    paint = next((code for start, code in (("verify: NOT", "31"), ("NOT EQUIVALENT", "31"), ("verify: equivalent", "32"),
+                                           ("warning:", "33")) if line.startswith(start)), None)
+    return f"\033[{paint}m{line}\033[0m" if color and paint else line
 
 
 def _source(outcome: Outcome) -> str:

@@ -278,3 +278,75 @@ def test_an_index_name_that_is_not_a_safe_overlay_directory_is_refused(cli, tmp_
     assert result.exit_code == 2
     assert name in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out" / "kustomize").exists()
+
+
+# --- renders shared between releases --------------------------------------------------------------
+
+
+COMBINABLE = ("single-node-nvidia", "pd-disaggregation", "decode-replicas-3", "tensor-parallel-4")
+
+
+def _builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The directories Kustomize is run on from now on."""
+    built: list[str] = []
+    original = tools.run
+
+    def counting(cmd, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(str(cmd[-1])).is_dir():
+            built.append(str(cmd[-1]))
+        return original(cmd, **kwargs)
+
+    monkeypatch.setattr(tools, "run", counting)
+    return built
+
+
+def _files(directory: Path) -> dict[str, str]:
+    """The overlay's files, its own path (in the header's command) left out."""
+    return {str(p.relative_to(directory)): p.read_text().replace(str(directory), "DIR")
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_batch_renders_many_releases_in_one_kustomize_process_with_the_same_outcome(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = cases_index(tmp_path, COMBINABLE)
+
+    def run(name: str, combine: bool) -> tuple[BatchResult, list[str]]:
+        opts = batch.BatchOptions(values_dir=FIXTURES, output=tmp_path / name, index=index, verify_against_dir=FIXTURES,
+                                  jobs=2, executor="thread", progress=io.StringIO(), combine=combine)
+        batch.execute(opts)  # the library renders of these releases are cached from here on
+        built = _builds(monkeypatch)
+        result = batch.execute(batch.BatchOptions(**{**opts.__dict__, "output": tmp_path / f"{name}-again"}))
+        monkeypatch.undo()
+        return result, built
+
+    together, together_builds = run("together", True)
+    apart, apart_builds = run("apart", False)
+    assert [r.result for r in together.results] == ["equivalent"] * len(COMBINABLE)
+    assert len(apart_builds) == len(COMBINABLE)
+    assert len(together_builds) == 1 and "h2k-fleet-" in together_builds[0]
+    for a, b in zip(together.results, apart.results):
+        assert (a.exit_code, a.message) == (b.exit_code, b.message)
+        assert a.verification.equivalent and b.verification.equivalent
+        assert len(a.verification.objects) == len(b.verification.objects)
+        assert _files(Path(a.overlay)) == _files(Path(b.overlay))
+
+
+def test_hook_reports_an_overlay_kustomize_refuses_against_it_alone(fleet, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _, out = fleet
+    overlays = tmp_path / "overlays"
+    shutil.copytree(out, overlays)
+    patch = overlays / "pd-disaggregation" / "patches" / "decode-replicas.yaml"
+    patch.write_text(patch.read_text().replace("/spec/replicas", "/spec/no/such/field"))
+    built = _builds(monkeypatch)
+    result = hooks.verify_changed([overlays], FIXTURES, [], jobs=1)
+    builds = list(built)
+    by_name = {r.job.name: r for r in result.results}
+    assert by_name["pd-disaggregation"].result == "tool failed"
+    with pytest.raises(Exception) as own:
+        tools.kustomize_build(overlays / "pd-disaggregation")
+    assert str(own.value) in by_name["pd-disaggregation"].message
+    assert [by_name[n].result for n in SOME if n != "pd-disaggregation"] == ["equivalent"] * (len(SOME) - 1)
+    assert result.exit_code == 3
+    # multinode alone (a component with name-reference configurations); the other two together, then each alone
+    assert len(builds) == 4 and sum("h2k-fleet-" in b for b in builds) == 1

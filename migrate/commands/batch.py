@@ -8,13 +8,20 @@ stops the others. The exit code is the most severe outcome over all releases:
 
 Outside a checkout of the Kustomize library, the library is placed once at
 ``DIR/kustomize`` and every overlay references it (instead of one copy each).
+
+The renders are shared (:mod:`migrate.fleetbuild`): each worker process runs up to
+:data:`THREADS` migrations at once in threads, and whenever all of them wait for a
+Kustomize render, the overlays they wait for are rendered in one Kustomize process.
+Each migration still fits and verifies its own overlay against its own render.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +36,7 @@ from migrate.options import MigrateOptions, ToolOptions
 
 EXECUTORS = ("process", "thread")
 LIBRARY_DIR = "kustomize"
+THREADS = 32  # migrations at once in one process, whose renders one Kustomize process makes
 # Imported before workers fork, so that each worker does not import them again.
 _PRELOAD = ("migrate.commands.migrate", "migrate.commands.verify", "migrate.chart", "migrate.fit",
             "migrate.values", "migrate.mapping", "migrate.reporters")
@@ -52,6 +60,7 @@ class BatchOptions:
     debug: bool = False
     executor: str = "process"
     progress: TextIO | None = None  # None: stderr
+    combine: bool = True  # renders of many overlays in one Kustomize process (False: one process each)
 
 
 def run(opts: BatchOptions) -> int:
@@ -75,7 +84,12 @@ def execute(opts: BatchOptions) -> BatchResult:
     progress = Progress(len(jobs), opts.progress or sys.stderr)
     start = time.perf_counter()
     options = [migrate_options(job, opts) for job in jobs]
-    results = run_jobs(jobs, run_job, options, workers, opts.executor, progress.done)
+    if workers > 1 and opts.executor == "process":
+        _warm(jobs)
+    if opts.combine:
+        results = run_chunks(jobs, migrate_chunk, options, workers, opts.executor, progress.done)
+    else:
+        results = run_jobs(jobs, run_job, options, workers, opts.executor, progress.done)
     progress.finish()
     batch = BatchResult(results, time.perf_counter() - start, workers)
     if opts.debug:
@@ -132,6 +146,110 @@ def run_jobs(jobs: list[Job], work: Work, args: list[Any], workers: int, executo
     return [results_by_index[i] for i in range(len(jobs))]
 
 
+ChunkWork = Callable[[list[Job], list[Any], Callable[[JobResult], None]], list[JobResult]]
+
+
+def run_chunks(jobs: list[Job], work: ChunkWork, args: list[Any], workers: int, executor: str,
+               on_done: Callable[[JobResult], None], size: int = THREADS) -> list[JobResult]:
+    """``work(chunk, chunk_args, report)`` over chunks of at most ``size`` jobs, each chunk in one
+    process (``workers`` at a time) or, with the thread executor or one worker, all in this
+    process; ``report(result)`` is called as each job finishes. Results in the order of ``jobs``.
+
+    ``work`` must record errors in its results and be a module-level function.
+    """
+    if not jobs:
+        return []
+    if workers <= 1 or executor == "thread":
+        lock = threading.Lock()
+
+        def report(result: JobResult) -> None:
+            with lock:
+                on_done(result)
+
+        return work(jobs, args, report)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
+    _preload()
+    size = max(1, min(size, -(-len(jobs) // workers)))
+    chunks = [list(range(start, min(start + size, len(jobs)))) for start in range(0, len(jobs), size)]
+    context = multiprocessing.get_context()
+    finished = context.SimpleQueue()
+    results: dict[int, JobResult] = {}
+    lock = threading.Lock()
+
+    def take(i: int, result: JobResult) -> None:
+        with lock:
+            if i not in results:
+                results[i] = result
+                on_done(result)
+
+    def read() -> None:  # each job's result as it finishes, until the end mark
+        while (item := finished.get()) is not None:
+            take(*item)
+
+    reader = threading.Thread(target=read, daemon=True, name="batch-results")
+    reader.start()
+    failed: list[tuple[list[int], BaseException]] = []
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_set_reporter, initargs=(finished,)) as pool:
+        futures = {pool.submit(_chunk_in_worker, work, chunk, [jobs[i] for i in chunk], [args[i] for i in chunk]):
+                   chunk for chunk in chunks}
+        try:
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool
+                    failed.append((futures[future], exc))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    finished.put(None)  # after every worker's last report
+    reader.join(5.0)
+    for chunk, exc in failed:
+        for i in chunk:  # a job whose worker died before it reported
+            take(i, JobResult(jobs[i], EXIT_BUG, 0.0, message=f"worker failed: {type(exc).__name__}: {exc}"))
+    with lock:
+        return [results[i] for i in range(len(jobs))]
+
+
+_reporter: Any = None  # in a worker process: the queue each finished job is put on
+
+
+def _set_reporter(queue: Any) -> None:
+    global _reporter
+    _reporter = queue
+
+
+def _chunk_in_worker(work: ChunkWork, indices: list[int], jobs: list[Job], args: list[Any]) -> None:
+    """Run a chunk in a worker process; each finished job goes to the parent at once."""
+    where = {id(job): i for job, i in zip(jobs, indices)}
+
+    def report(result: JobResult) -> None:
+        _reporter.put((where[id(result.job)], result))
+
+    work(jobs, args, report)
+
+
+def migrate_chunk(jobs: list[Job], options: list[MigrateOptions], report: Callable[[JobResult], None]
+                  ) -> list[JobResult]:
+    """Migrate ``jobs`` at once, in threads, their renders made together (see the module's doc)."""
+    from migrate.fleetbuild import Batcher
+
+    kustomize = options[0].tools.kustomize if options else None
+    batcher = Batcher(kustomize, parallel=1)
+
+    def one(i: int) -> JobResult:
+        batcher.enter()
+        try:
+            result = run_job(jobs[i], options[i], build=batcher.build)
+        finally:
+            batcher.leave()
+        report(result)
+        return result
+
+    with ThreadPoolExecutor(min(THREADS, len(jobs)), thread_name_prefix="migrate") as pool:
+        return list(pool.map(one, range(len(jobs))))
+
+
 def _executor(kind: str, workers: int) -> Executor:
     if kind not in EXECUTORS:
         raise ValueError(f"unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
@@ -148,15 +266,17 @@ def _collected(future, job: Job) -> JobResult:  # type: ignore[no-untyped-def]
         return JobResult(job, EXIT_BUG, 0.0, message=f"worker failed: {type(exc).__name__}: {exc}")
 
 
-def run_job(job: Job, opts: MigrateOptions) -> JobResult:
-    """Migrate one release; every error becomes part of the result."""
-    return recorded(job, lambda: _migrated(job, opts), debug=opts.debug)
+def run_job(job: Job, opts: MigrateOptions, build: Callable[[Path, str | None], str] | None = None) -> JobResult:
+    """Migrate one release; every error becomes part of the result. ``build`` renders an overlay
+    (default: one Kustomize process for it)."""
+    return recorded(job, lambda: _migrated(job, opts, build), debug=opts.debug)
 
 
-def _migrated(job: Job, opts: MigrateOptions) -> JobResult:
+def _migrated(job: Job, opts: MigrateOptions, build: Callable[[Path, str | None], str] | None = None) -> JobResult:
     from migrate.commands import migrate as command
 
-    outcome = command.migrate(MigrateOptions(**{**opts.__dict__, "verify_against": find_render(job)}))
+    outcome = command.migrate(MigrateOptions(**{**opts.__dict__, "verify_against": find_render(job)}),
+                              kustomize_build=build)
     return JobResult(job, outcome.exit_code, 0.0, message=_outcome_message(outcome), overlay=str(outcome.output),
                      migration=command.json_report(outcome), verification=outcome.verification)
 
@@ -198,6 +318,24 @@ def _preload() -> None:
         try:
             importlib.import_module(name)
         except ImportError:  # the job reports it
+            pass
+
+
+def _warm(jobs: list[Job]) -> None:
+    """Read, before the workers fork, what every migration of these chart versions reads (the
+    mapping table with the tables it extends, the defaults, the schema's validator): paid once,
+    not once per worker. Each migration still reports its own errors."""
+    _preload()
+    try:
+        from migrate import values
+        from migrate.mapping import load_table
+    except ImportError:
+        return
+    for version in sorted({job.chart_version for job in jobs if job.chart_version}):
+        try:
+            load_table(version)
+            values.validate(values.load_defaults(version), version)
+        except Exception:  # noqa: BLE001 - the migration of that version reports it
             pass
 
 

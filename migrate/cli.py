@@ -19,11 +19,9 @@ from typing import Any
 import click
 
 from migrate import PROG, __version__
-from migrate.errors import MigrateError
+from migrate.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, MigrateError, exit_for_signal
 from migrate.options import MigrateOptions, ToolOptions, VerifyOptions
 
-EXIT_BUG = 4
-EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports Ctrl-C
 DEFAULT_COMMAND = "migrate"
 # Kept in step with migrate.reporters.REPORTERS and migrate.normalise.RULES (tests check it);
 # listed here so that parsing options imports neither.
@@ -193,7 +191,7 @@ def _help_as_value(ctx: click.Context, param: click.Parameter, value: Any) -> An
     """``--chart-version --help`` shows the help (with the versions), not a version named --help."""
     if value in ("--help", "-h"):
         click.echo(ctx.get_help())
-        ctx.exit(0)
+        ctx.exit(EXIT_OK)
     return value
 
 
@@ -308,7 +306,7 @@ _signalled = False
 
 def _terminated(signum: int, frame: Any) -> None:
     if _first_signal(signum):
-        raise SystemExit(128 + signum)
+        raise SystemExit(exit_for_signal(signum))
 
 
 def _interrupted(signum: int, frame: Any) -> None:

@@ -6,6 +6,14 @@ EXIT_OK = 0
 EXIT_DIFFERENT = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
+EXIT_BUG = 4  # an unexpected error: a bug in helm-to-kustomize
+EXIT_SIGNAL_BASE = 128  # a run stopped by signal N exits 128 + N, as a shell reports it
+EXIT_INTERRUPTED = EXIT_SIGNAL_BASE + 2  # 130: Ctrl-C (SIGINT)
+
+
+def exit_for_signal(signum: int) -> int:
+    """The exit code of a run a signal stopped (130 for SIGINT, 143 for SIGTERM)."""
+    return EXIT_SIGNAL_BASE + int(signum)
 
 
 class MigrateError(Exception):

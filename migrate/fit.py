@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonpatch
-import yaml
 
-from migrate import guards, images
+from migrate import guards, images, yamlio
 from migrate import overlay as ov
 from migrate.mapping import Table
 from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, substitute_context
@@ -456,7 +455,6 @@ def _effect(op: dict) -> str:
 # --- object helpers ---------------------------------------------------------------------------
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def objects_of(text: str) -> list[dict]:
@@ -465,7 +463,7 @@ def objects_of(text: str) -> list[dict]:
 
 
 def _objects(text: str) -> list[dict]:
-    return [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
+    return [d for d in yamlio.load_data_all(text) if isinstance(d, dict)]
 
 
 def _key(obj: dict) -> Key:

@@ -20,12 +20,11 @@ from typing import Any
 
 import yaml
 
-from migrate.errors import EXIT_DIFFERENT, EXIT_OK, EXIT_TOOL, EXIT_USAGE, InputError
+from migrate.errors import EXIT_BUG, EXIT_DIFFERENT, EXIT_OK, EXIT_TOOL, EXIT_USAGE, InputError
 
 VALUES_SUFFIXES = (".yaml", ".yml", ".json")
 INDEX_KEYS = ("name", "file", "release", "namespace", "chartVersion")
 CASE_KEYS = ("name", "release", "namespace", "chartVersion")
-EXIT_BUG = 4  # as in migrate.cli: an unexpected error
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 # Exit code -> the result word used by every report.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migrate import yamlio
 from migrate.compare import Change, Result, Status
 from migrate.manifests import Objects
 
@@ -57,7 +58,7 @@ def overlay_settings(overlay: Path) -> OverlaySettings:
         return OverlaySettings()
     try:
         text = path.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text)
+        doc = yamlio.load_data(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return OverlaySettings()
     if not isinstance(doc, dict):
@@ -74,7 +75,7 @@ def _namespace_of(doc: dict) -> tuple[str | None, str]:
 
     for entry in doc.get("transformers") or []:
         try:
-            item = yaml.safe_load(entry) if isinstance(entry, str) and "\n" in entry else entry
+            item = yamlio.load_data(entry) if isinstance(entry, str) and "\n" in entry else entry
         except yaml.YAMLError:
             continue
         if isinstance(item, dict) and item.get("kind") == "NamespaceTransformer":

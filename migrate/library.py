@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from migrate import yamlio
 from migrate.resources import data_dir
 
 BLOCKS = ("base", "accelerators", "components")
@@ -103,7 +104,7 @@ def generated_ids(root: Path) -> frozenset[tuple[str, str]]:
     for block in BLOCKS:
         for path in sorted((root / block).rglob("kustomization.yaml")):
             try:
-                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                doc = yamlio.load_data(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError):
                 continue  # Kustomize names the problem if the overlay uses this block
             if not isinstance(doc, dict):

@@ -22,38 +22,6 @@ ObjectKey = tuple[str, str]
 Objects = dict[ObjectKey, dict[str, Any]]
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe loader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in mapping:
-            line = key_node.start_mark.line + 1
-            raise InputError(f"duplicate key {key!r} on line {line}")
-        mapping[key] = loader.construct_object(value_node, deep=deep)
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-class _AliasCheckingLoader(_StrictLoader):
-    """The strict loader, refusing a document whose aliases would expand it beyond the limits
-    (used only when the text has anchors at all)."""
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        nodes, chars, distinct_nodes, distinct_chars = yamlio.expanded_size(node)
-        if nodes - distinct_nodes > yamlio.MAX_NODES:
-            raise InputError(f"aliases expand to more than {yamlio.MAX_NODES} nodes")
-        if chars - distinct_chars > yamlio.MAX_EXPANDED_CHARS:
-            raise InputError(f"aliases expand to more than {yamlio.MAX_EXPANDED_CHARS >> 20} MiB of text")
-        return super().construct_document(node)
-
-
 def object_id(key: ObjectKey) -> str:
     """``Kind/name``, the way reports name an object."""
     return f"{key[0]}/{key[1]}"
@@ -102,11 +70,8 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Objects:
 
 
 def _documents(text: str, source: str) -> list[Any]:
-    loader = _AliasCheckingLoader if "&" in text and "*" in text else _StrictLoader
     try:
-        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
-    except InputError as exc:
-        raise InputError(str(exc), file=source) from exc
+        return yamlio.load_strict_all(text)
     except yamlio.YamlError as exc:
         raise InputError(f"invalid YAML: {exc}", file=source) from exc
     except yaml.YAMLError as exc:

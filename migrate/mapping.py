@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from migrate import yamlio
 from migrate.errors import InputError
 from migrate.resources import CHART, data_dir
 
@@ -155,7 +156,7 @@ def resolved(version: str) -> dict:
     """The table of ``version`` as one document: its own file applied to the table it extends."""
     path = data_dir("mappings") / CHART / version / "mapping.yaml"
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = yamlio.load_data(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read mapping table: {exc}", file=str(path)) from None
     _check_schema(raw, path)

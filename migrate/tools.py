@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from migrate.errors import InputError, ToolError
+from migrate.errors import InputError, ToolError, exit_for_signal
 
 KUSTOMIZE_ENV = "HELM_TO_KUSTOMIZE_KUSTOMIZE"
 HELM_ENV = "HELM_TO_KUSTOMIZE_HELM"
@@ -262,7 +262,7 @@ def interrupt(signum: int) -> None:
 def _raise_stopping() -> None:
     if _stopping == signal.SIGINT:
         raise KeyboardInterrupt
-    raise SystemExit(128 + (_stopping or 0))
+    raise SystemExit(exit_for_signal(_stopping or 0))
 
 
 def stop_all() -> None:
@@ -363,9 +363,10 @@ def check_objects(text: str, cmd: Sequence[str], *, objects: bool = True) -> Non
     enough (a millisecond for one release's render)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from migrate import yamlio
+
     try:
-        for number, node in enumerate(yaml.compose_all(text, Loader=loader)):
+        for number, node in enumerate(yamlio.compose_all(text)):
             if node is None or not objects:
                 continue
             problem = _object_problem(node)

@@ -355,3 +355,104 @@ def dump(obj: Any) -> str:
 def dump_all(objs: list[Any]) -> str:
     """Several documents separated by ``---``."""
     return yaml.dump_all(objs, explicit_start=True, **_DUMP_OPTIONS)
+
+
+# --- plain data and rendered objects ------------------------------------------------------------
+# Every YAML read of the tool goes through this module: values (load_helm), the tool's own data
+# (load_shipped), plain data and renders (load_data, load_data_all), manifests with duplicate keys
+# refused (load_strict_all), the chart model's documents (load_rendered) and a tool's output
+# checked for shape (compose_all).
+
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_data(text: str) -> Any:
+    """One document of plain YAML data (a kustomization, an index, a hook's config)."""
+    return yaml.load(text, Loader=_SAFE)  # noqa: S506 - a safe loader
+
+
+def load_data_all(text: str) -> list[Any]:
+    """Every document of a YAML stream (a Kustomize render), empty ones left out."""
+    return [doc for doc in yaml.load_all(text, Loader=_SAFE) if doc is not None]  # noqa: S506
+
+
+def compose_all(text: str) -> Any:
+    """The node trees of a YAML stream, unconstructed (a tool's output checked for shape)."""
+    return yaml.compose_all(text, Loader=_SAFE)
+
+
+class StrictLoader(_SAFE):  # type: ignore[misc, valid-type]
+    """A safe loader that refuses duplicate keys (YamlError) instead of keeping the last one."""
+
+
+def _construct_strict_mapping(loader: StrictLoader, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise YamlError(f"duplicate key {key!r} on line {key_node.start_mark.line + 1}")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_strict_mapping)
+
+
+class _AliasCheckingLoader(StrictLoader):
+    """The strict loader, refusing a document whose aliases would expand it beyond the limits
+    (used only when the text has anchors at all)."""
+
+    def construct_document(self, node: Node) -> Any:
+        nodes, chars, distinct_nodes, distinct_chars = expanded_size(node)
+        if nodes - distinct_nodes > MAX_NODES:
+            raise YamlError(f"aliases expand to more than {MAX_NODES} nodes")
+        if chars - distinct_chars > MAX_EXPANDED_CHARS:
+            raise YamlError(f"aliases expand to more than {MAX_EXPANDED_CHARS >> 20} MiB of text")
+        return super().construct_document(node)
+
+
+def load_strict_all(text: str) -> list[Any]:
+    """Every document of a manifest; a duplicate key or an alias bomb is YamlError, broken
+    YAML is yaml.YAMLError."""
+    loader = _AliasCheckingLoader if "&" in text and "*" in text else StrictLoader
+    return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]  # noqa: S506
+
+
+class ManifestLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that the plain scalars ``=`` and ``<<`` (in a value
+    position), which go-yaml writes unquoted but the safe loader cannot construct, are read
+    as the strings they are."""
+
+
+def _plain_text(loader: yaml.SafeLoader, node: Node) -> Any:
+    return loader.construct_scalar(node)
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:value", _plain_text)
+ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
+
+
+if CParser is not None:
+
+    class _FastManifestLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc, valid-type]
+        """ManifestLoader's rules on libyaml's parser."""
+
+        yaml_constructors = ManifestLoader.yaml_constructors
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def load_rendered(text: str) -> Any:
+    """One document as Helm's output holds it (the chart model's rendered templates). libyaml
+    parses; a document it refuses is parsed again by PyYAML's own parser, which has the last
+    word and the message (yaml.YAMLError)."""
+    if CParser is not None:
+        try:
+            return yaml.load(text, Loader=_FastManifestLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=ManifestLoader)  # noqa: S506 - a safe loader

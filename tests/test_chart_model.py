@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from migrate import chart
+from migrate import chart, yamlio
 from migrate.chart import render
 from migrate.chart.gotmpl import go_print
 from migrate.chart.goyaml import to_yaml
@@ -924,7 +924,7 @@ def test_a_plain_scalar_ending_in_a_tab_renders_as_helm_renders_it():
 def _both_parsers(doc: str) -> tuple[Any, Any]:
     """What libyaml and PyYAML's own parser make of a document (an exception class when refused)."""
     out = []
-    for loader in (render_module._FastManifestLoader, render_module.ManifestLoader):
+    for loader in (yamlio._FastManifestLoader, yamlio.ManifestLoader):
         try:
             out.append(yaml.load(doc + "\n", Loader=loader))  # noqa: S506 - safe loaders
         except yaml.YAMLError as exc:

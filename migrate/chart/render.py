@@ -13,7 +13,7 @@ from migrate.chart.context import Release, RoleContext
 from migrate.chart.extra import extra_objects_text
 from migrate.chart.gotmpl import NO_VALUE, field, truthy
 from migrate.errors import ChartRefusal
-from migrate.yamlio import CParser as _CParser
+from migrate.yamlio import load_rendered
 
 # Helm 3.17's install order; kinds not listed come after these, alphabetically.
 INSTALL_ORDER = (
@@ -112,45 +112,12 @@ def split_documents(text: str) -> list[str]:
     return [doc.strip(_GO_SPACE) for doc in docs if doc.strip(_GO_SPACE)]
 
 
-class ManifestLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that the plain scalars ``=`` and ``<<`` (in a value
-    position), which go-yaml writes unquoted but the safe loader cannot construct, are read
-    as the strings they are."""
-
-
-def _plain_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return loader.construct_scalar(node)
-
-
-ManifestLoader.add_constructor("tag:yaml.org,2002:value", _plain_text)
-ManifestLoader.add_constructor("tag:yaml.org,2002:merge", _plain_text)
-
-
-if _CParser is not None:
-
-    class _FastManifestLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc, valid-type]
-        """ManifestLoader's rules on libyaml's parser."""
-
-        yaml_constructors = ManifestLoader.yaml_constructors
-
-        def __init__(self, stream: str) -> None:
-            _CParser.__init__(self, stream)
-            yaml.constructor.SafeConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-
-
 def _parse(doc: str, template: str) -> Any:
     """Parse one document as it appears in Helm's output, which ends it with a newline (so a
     block scalar at the very end keeps its line break). libyaml parses; a document it refuses
     is parsed again by PyYAML's own parser, which has the last word and the message."""
-    text = doc + "\n"
-    if _CParser is not None:
-        try:
-            return yaml.load(text, Loader=_FastManifestLoader)  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
-            pass
     try:
-        return yaml.load(text, Loader=ManifestLoader)  # noqa: S506 - a safe loader
+        return load_rendered(doc + "\n")
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ChartRefusal(

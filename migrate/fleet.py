@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from migrate import yamlio
 from migrate.errors import EXIT_BUG, EXIT_DIFFERENT, EXIT_OK, EXIT_TOOL, EXIT_USAGE, InputError
 
 VALUES_SUFFIXES = (".yaml", ".yml", ".json")
@@ -127,7 +128,7 @@ def _index_entries(index: Path) -> list[dict[str, str]]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlio.load_data(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the index: {getattr(exc, 'strerror', None) or exc}", file=str(path)) from None
     except yaml.YAMLError as exc:

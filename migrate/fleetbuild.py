@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrate import yamlio
 from migrate.errors import MigrateError, ToolError
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -237,7 +238,7 @@ def _kustomization(directory: Path) -> dict | None:
         path = directory / name
         if path.is_file():
             try:
-                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                doc = yamlio.load_data(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
                 return None
             return doc if isinstance(doc, dict) else None

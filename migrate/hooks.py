@@ -30,6 +30,7 @@ from pathlib import Path
 import click
 import yaml
 
+from migrate import yamlio
 from migrate.errors import EXIT_DIFFERENT, EXIT_OK, InputError
 from migrate.fleet import BatchResult, Job, JobResult, find_render
 from migrate.options import ToolOptions
@@ -80,7 +81,7 @@ def overlay_namespace(overlay: Path) -> str | None:
     """The namespace the overlay sets (``namespace:``, or an inline NamespaceTransformer), if any."""
     path = _kustomization(overlay)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
+        doc = yamlio.load_data(path.read_text(encoding="utf-8")) if path else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read: {' '.join(str(exc).split())}", file=str(path)) from None
     namespace = doc.get("namespace") if isinstance(doc, dict) else None
@@ -93,7 +94,7 @@ def overlay_namespace(overlay: Path) -> str | None:
 def _transformer_namespace(entry: object) -> object:
     """The namespace an inline NamespaceTransformer sets, if ``entry`` is one."""
     try:
-        config = yaml.safe_load(entry) if isinstance(entry, str) else None
+        config = yamlio.load_data(entry) if isinstance(entry, str) else None
     except yaml.YAMLError:
         return None
     if not isinstance(config, dict) or config.get("kind") != "NamespaceTransformer":

@@ -64,7 +64,10 @@ def _reshaped(pointer: str, ops: list[dict]) -> bool:
 
 
 def entry(source: str, target: str) -> dict[str, str] | None:
-    """The ``images:`` entry that turns ``source`` into ``target``, or None when none can."""
+    """The ``images:`` entry that turns ``source`` into ``target``, or None when none can (or
+    none is needed)."""
+    if source == target:
+        return None
     name, tag, digest = split(source)
     new_name, new_tag, new_digest = split(target)
     if (tag or digest) and not (new_tag or new_digest):

@@ -84,8 +84,9 @@ def guarded(ops: list[dict], source: Any, unsure: frozenset[str] = frozenset(),
             doc = jsonpatch.apply_patch(doc, [op])
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
             return out + [o for o in ops[ops.index(op) + 1:]]  # past this the object is unknown: no more tests
-        if op.get("op") in ("add", "remove", "move", "copy"):
-            moved = str(op.get("path", "")).rsplit("/", 1)[0]
-            for key in [key for key in made if key[0].startswith(moved + "/")]:
+        last = str(op.get("path", "")).rsplit("/", 1)[-1]
+        if op.get("op") in ("add", "remove", "move", "copy") and (last.isdigit() or last == "-"):
+            shifted = str(op.get("path", "")).rsplit("/", 1)[0]  # a list whose items moved
+            for key in [key for key in made if key[0].startswith(shifted + "/")]:
                 made.discard(key)
     return out

@@ -46,8 +46,11 @@ def diff(src: Any, dst: Any, path: list[str | int] | None = None) -> list[Op]:
 
 
 def _empty(value: Any) -> bool:
-    """``null``, ``{}`` and ``[]`` mean the same as an absent key to the API server."""
-    return value is None or value == {} or value == []
+    """``null``, ``{}`` and ``[]`` mean the same as an absent key to the API server, and so does
+    a map of nothing but such values (``resources: {limits: {}, requests: {}}``)."""
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value is None or value == []
 
 
 # An object's own metadata, labels and annotations are never removed whole: Kustomize keeps

@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from migrate import yamlio
-from migrate.errors import EXIT_BUG, EXIT_DIFFERENT, EXIT_OK, EXIT_TOOL, EXIT_USAGE, InputError
+from migrate.errors import (EXIT_BUG, EXIT_DIFFERENT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TOOL, EXIT_USAGE, InputError,
+                            exit_for_signal)
 
 VALUES_SUFFIXES = (".yaml", ".yml", ".json")
 INDEX_KEYS = ("name", "file", "release", "namespace", "chartVersion")
@@ -35,6 +36,8 @@ RESULTS = {
     EXIT_USAGE: "bad input",
     EXIT_TOOL: "tool failed",
     EXIT_BUG: "internal error",
+    EXIT_INTERRUPTED: "interrupted",  # Ctrl-C before the release finished
+    exit_for_signal(15): "interrupted",  # SIGTERM
 }
 
 

@@ -8,6 +8,7 @@ written or changed. Fault tests stay fast: ``--timeout 1``, no long sleeps.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -448,6 +449,29 @@ def test_an_interrupted_batch_stops_its_workers(tmp_path, fake):
     assert proc.returncode == 130, stderr
     assert time.monotonic() - started < 10
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["kustomize"]
+    assert _all_ended(pids)
+
+
+def test_an_interrupted_batch_reports_the_releases_already_done(tmp_path, fake):
+    """One release is bad input (done at once); the others hang in Kustomize. Ctrl-C: exit 130,
+    and the report names the finished release with its verdict and the others as interrupted."""
+    _, pids = fake("hang")
+    values = tmp_path / "values"
+    values.mkdir()
+    for name in ("one", "two"):
+        write_values(values, VALID, f"{name}.yaml")
+    (values / "broken.yaml").write_text("decode: [unclosed\n")
+    report = tmp_path / "report.json"
+    proc = _console("batch", values, "-o", tmp_path / "out", "--jobs", "1", "--kustomize", FAKE_KUSTOMIZE,
+                    "--format", "json", "--report", report)
+    assert _wait_for(lambda: len(_lines(pids)) >= 1), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: 1 of 3 releases finished" in stderr
+    data = json.loads(report.read_text())
+    verdicts = {r["name"]: r["result"] for r in data["releases"]}
+    assert verdicts == {"broken": "bad input", "one": "interrupted", "two": "interrupted"}
     assert _all_ended(pids)
 
 

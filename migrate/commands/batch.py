@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from migrate.errors import InputError, MigrateError
+from migrate import PROG
+from migrate.errors import EXIT_INTERRUPTED, EXIT_SIGNAL_BASE, InputError, MigrateError
 from migrate.fleet import EXIT_BUG, BatchResult, Job, JobResult, find_render, load_jobs
 from migrate.options import MigrateOptions, ToolOptions
 
@@ -86,10 +87,26 @@ def execute(opts: BatchOptions) -> BatchResult:
     options = [migrate_options(job, opts) for job in jobs]
     if workers > 1 and opts.executor == "process":
         _warm(jobs)
-    if opts.combine:
-        results = run_chunks(jobs, migrate_chunk, options, workers, opts.executor, progress.done)
-    else:
-        results = run_jobs(jobs, run_job, options, workers, opts.executor, progress.done)
+    done: dict[str, JobResult] = {}
+
+    def finished(result: JobResult) -> None:
+        done[result.job.name] = result
+        progress.done(result)
+
+    try:
+        if opts.combine:
+            results = run_chunks(jobs, migrate_chunk, options, workers, opts.executor, finished)
+        else:
+            results = run_jobs(jobs, run_job, options, workers, opts.executor, finished)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        code = stop.code if isinstance(stop, SystemExit) else EXIT_INTERRUPTED
+        if not isinstance(code, int) or code < EXIT_SIGNAL_BASE:
+            raise
+        # the workers have stopped: what finished is reported, the rest is marked interrupted
+        results = [done.get(job.name) or JobResult(job, code, 0.0, message="interrupted before it finished")
+                   for job in jobs]
+        print(f"{PROG}: interrupted: {len(done)} of {len(jobs)} releases finished; the report lists them",
+              file=sys.stderr)
     progress.finish()
     batch = BatchResult(results, time.perf_counter() - start, workers)
     if opts.debug:

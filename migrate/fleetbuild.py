@@ -409,7 +409,7 @@ class Batcher:
     Each thread calls :meth:`enter` before its migration and :meth:`leave` after it, and renders
     through :meth:`build`. A build starts once every migration that runs is waiting for a render
     (or one has waited ``max_wait`` seconds): then all waiting overlays are built together by
-    :func:`build_all`. Requests for directories of identical content side by side are built once.
+    :func:`build_all`. Directories of identical content side by side are built once.
     """
 
     def __init__(self, kustomize: str | None = None, *, max_wait: float = 5.0, parallel: int = 1,
@@ -422,6 +422,8 @@ class Batcher:
         self._active = 0
         self._waiting = 0
         self._pending: list[_Request] = []
+        self._inflight: dict[tuple, _Request] = {}
+        self._rendered: dict[tuple, str] = {}  # content -> render, for the batcher's life (one chunk)
 
     def enter(self) -> None:
         with self._lock:
@@ -433,9 +435,28 @@ class Batcher:
             self._fire_if_idle()
 
     def build(self, directory: Path, kustomize: str | None = None) -> str:
-        """``kustomize_build(directory)``, rendered together with the other waiting overlays."""
-        request = _Request(Path(directory), kustomize if kustomize is not None else self.kustomize)
+        """``kustomize_build(directory)``, rendered together with the other waiting overlays. A
+        directory of the same content beside one rendered before (or being rendered) takes its
+        render: the library part of two releases on the same building blocks is rendered once."""
+        kustomize = kustomize if kustomize is not None else self.kustomize
+        key = (kustomize, _content_key(Path(directory)))
         with self._lock:
+            known = self._rendered.get(key)
+            if known is not None:
+                return known
+            same = self._inflight.get(key)
+            if same is not None:  # rendered for another migration right now: wait for it
+                self._waiting += 1
+                try:
+                    self._fire_if_idle()
+                    while not same.done.is_set():
+                        self._lock.wait(1.0)
+                finally:
+                    self._waiting -= 1
+                if isinstance(same.result, str):
+                    return same.result
+            request = _Request(Path(directory), kustomize, key)
+            self._inflight[key] = request
             self._pending.append(request)
             self._waiting += 1
             self._fire_if_idle()
@@ -464,21 +485,20 @@ class Batcher:
             for request in batch:
                 by_tool.setdefault(request.kustomize, []).append(request)
             for kustomize, requests in by_tool.items():
-                unique: dict[str, list[_Request]] = {}
-                for request in requests:
-                    unique.setdefault(_content_key(request.directory), []).append(request)
-                firsts = [same[0] for same in unique.values()]
-                built = build_all([r.directory for r in firsts], kustomize, parallel=self.parallel,
+                built = build_all([r.directory for r in requests], kustomize, parallel=self.parallel,
                                   max_group=self.max_group)
-                for same, result in zip(unique.values(), built):
-                    for request in same:
-                        results[id(request)] = result
+                for request, result in zip(requests, built):
+                    results[id(request)] = result
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting migration
             for request in batch:
                 results.setdefault(id(request), exc)
         with self._lock:
             for request in batch:
                 request.result = results[id(request)]
+                if isinstance(request.result, str):
+                    self._rendered[request.key] = request.result
+                if self._inflight.get(request.key) is request:
+                    del self._inflight[request.key]
                 request.done.set()
                 self._waiting -= 1
             self._lock.notify_all()
@@ -489,20 +509,29 @@ class Batcher:
 class _Request:
     directory: Path
     kustomize: str | None
+    key: tuple = ()
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
 
 
 def _content_key(directory: Path) -> str:
-    """The directory's place and every file in it: two such directories render alike."""
+    """The directory's place and every file in it, the kustomization without the comment lines it
+    starts with (a generated one's header names its release; other files are taken whole, as a
+    generator may read them as data): two such directories render alike."""
     sha = hashlib.sha256(str(directory.absolute().parent).encode("utf-8") + b"\0")
     try:
         for path in sorted(p for p in directory.rglob("*")):
             sha.update(str(path.relative_to(directory)).encode("utf-8") + b"\0")
-            if path.is_file() and not path.is_symlink():
-                sha.update(path.read_bytes() + b"\0")
-            else:
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
                 sha.update(f"not a plain file: {secrets.token_hex(8)}".encode())  # never shared
+            elif path.is_file():
+                data = path.read_bytes()
+                if path.parent == directory and path.name in KUSTOMIZATION_FILES:
+                    data = _LEADING_COMMENTS.sub(b"", data)
+                sha.update(data + b"\0")
     except OSError:
         return f"unreadable {secrets.token_hex(8)}"
     return sha.hexdigest()
+
+
+_LEADING_COMMENTS = re.compile(rb"\A(?:[ \t]*(?:#[^\n]*)?\n)*")

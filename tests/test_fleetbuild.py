@@ -228,3 +228,17 @@ def test_the_batcher_hands_each_waiting_thread_its_own_error(tmp_path: Path) -> 
         thread.join(60)
     assert set(texts) == {"good"} and set(errors) == {"broken"}
     assert "missing.yaml" in str(errors["broken"])
+
+
+def test_the_batcher_renders_directories_of_one_content_once(tmp_path: Path, runs: list) -> None:
+    body = "namePrefix: same-\nresources: [sa.yaml]\n"
+    one = overlay(tmp_path, "one", "# Command: helm-to-kustomize ... --release one\n" + body, sa_yaml=SERVICE_ACCOUNT)
+    two = overlay(tmp_path, "two", "# Command: helm-to-kustomize ... --release two\n" + body, sa_yaml=SERVICE_ACCOUNT)
+    # a file a generator reads is data, comments and all: not the same content
+    data = "configMapGenerator:\n- name: c\n  files: [app.conf]\n"
+    three = overlay(tmp_path, "three", data, app_conf="# one\nx=1\n")
+    four = overlay(tmp_path, "four", data, app_conf="# four\nx=1\n")
+    batcher = fleetbuild.Batcher()
+    assert batcher.build(one) == batcher.build(two) == tools.kustomize_build(one)
+    assert len(runs) == 2  # one for both, and the check
+    assert "# four" in batcher.build(four) and "# one" in batcher.build(three)

@@ -100,6 +100,12 @@ def plan(pairs: list[tuple[dict, dict, list[dict]]], elsewhere: list[dict]) -> t
                 target = _UNKNOWN  # the container is rewritten or moved: the patches keep its image
             by_name.setdefault(split(image)[0], []).append((index, pointer, image, target))
     taken = {split(image)[0] for obj in elsewhere for _, image in occurrences(obj)}
+    # Helm's images by name: Kustomize rewrites every image of an entry's name, the ones
+    # patches set included, so all of Helm's images of that name must be the entry's image
+    helm: dict[str, set[str]] = {}
+    for _, target, _ in pairs:
+        for _, image in occurrences(target):
+            helm.setdefault(split(image)[0], set()).add(image)
     entries: list[dict] = []
     dropped: set[tuple[int, str]] = set()
     for name, found in sorted(by_name.items()):
@@ -111,6 +117,8 @@ def plan(pairs: list[tuple[dict, dict, list[dict]]], elsewhere: list[dict]) -> t
         source = sources.pop()
         if target == source or target == _UNKNOWN:
             continue
+        if helm.get(name, {target}) - {target}:
+            continue  # another container of Helm's runs another image of this name
         made = entry(source, target)
         if made is None:
             continue

@@ -107,10 +107,12 @@ class Table:
             kind = "nvidia"
         return self.accelerator_dirs.get(kind, self.accelerator_default)
 
-    def chosen_components(self, values: dict) -> list[str]:
-        """Components whose condition holds, in table order, in the accelerator's variant."""
+    def chosen_components(self, values: dict, defaults: dict | None = None) -> list[str]:
+        """Components whose condition holds, in table order, in the accelerator's variant
+        (``defaults``, the chart's, for ``unchanged`` conditions)."""
         accelerator = self.accelerator_dir(values)
-        chosen = [variants.get(accelerator, name) for name, when, variants in self.components if holds(when, values)]
+        chosen = [variants.get(accelerator, name) for name, when, variants in self.components
+                  if holds(when, values, defaults)]
         return [name for name in chosen if name]
 
     def group_for(self, pointer: str) -> str:
@@ -357,11 +359,16 @@ def truthy(value: Any) -> bool:
     return bool(value) if not isinstance(value, str) else value != ""
 
 
-def holds(condition: dict, values: dict) -> bool:
-    """Evaluate a table condition (see schemas/mapping.schema.json) on effective values."""
+def holds(condition: dict, values: dict, defaults: dict | None = None) -> bool:
+    """Evaluate a table condition (see schemas/mapping.schema.json) on effective values;
+    ``unchanged`` compares with the chart's ``defaults`` (False without them)."""
     (kind, arg), = condition.items()
     if kind == "always":
         return True
+    if kind == "unchanged":
+        from migrate.patchgen import same
+
+        return defaults is not None and same(lookup(values, arg, _MISSING), lookup(defaults, arg, _MISSING))
     if kind == "truthy":
         return truthy(lookup(values, arg))
     if kind == "falsy":
@@ -376,9 +383,9 @@ def holds(condition: dict, values: dict) -> bool:
         actual = lookup(values, path)
         return isinstance(actual, str) and re.search(pattern, actual) is not None
     if kind == "all":
-        return all(holds(c, values) for c in arg)
+        return all(holds(c, values, defaults) for c in arg)
     if kind == "any":
-        return any(holds(c, values) for c in arg)
+        return any(holds(c, values, defaults) for c in arg)
     raise InputError(f"unknown condition {kind!r} in the mapping table")
 
 

@@ -64,7 +64,7 @@ def make_plan(table: Table, user: dict, defaults: dict, effective: dict, *, rele
         release=release,
         namespace=namespace,
         accelerator=table.accelerator_dir(effective),
-        components=table.chosen_components(effective),
+        components=table.chosen_components(effective, defaults),
         literals=literals,
         leaves=account(table, user, defaults),
         warnings=secret_warnings(user),

@@ -25,13 +25,20 @@ def test_an_entry_says_only_what_changes_and_nothing_kustomize_cannot():
 
 
 def test_one_library_image_on_two_new_images_stays_in_patches():
-    pod = {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "a:1"}]}}}}
+    def pod(image: str) -> dict:
+        return {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": image}]}}}}
+
     ops = [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "a:2"}]
-    same = images.plan([(pod, pod, ops), (pod, pod, ops)], [])
+    same = images.plan([(pod("a:1"), pod("a:2"), ops), (pod("a:1"), pod("a:2"), ops)], [])
     assert same[0] == [{"name": "a", "newTag": "2"}] and len(same[1]) == 2
     other = [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "a:3"}]
-    assert images.plan([(pod, pod, ops), (pod, pod, other)], []) == ([], set())
-    assert images.plan([(pod, pod, ops)], [pod]) == ([], set())  # objects.yaml runs it too
+    assert images.plan([(pod("a:1"), pod("a:2"), ops), (pod("a:1"), pod("a:3"), other)], []) == ([], set())
+    assert images.plan([(pod("a:1"), pod("a:2"), ops)], [pod("a:1")]) == ([], set())  # objects.yaml runs it too
+    # another container Helm runs on an image of that name (set by a patch) would be rewritten too
+    both = {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "a:1"}, {"name": "y", "image": "b:1"}]}}}}
+    helm = {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "a:2"}, {"name": "y", "image": "a:9"}]}}}}
+    patched = ops + [{"op": "replace", "path": "/spec/template/spec/containers/1/image", "value": "a:9"}]
+    assert images.plan([(both, helm, patched)], [])[0] == [{"name": "b", "newName": "a", "newTag": "9"}]
 
 
 def test_an_old_release_s_proxy_image_is_one_images_entry(cli, tmp_path, kustomize_bin):

@@ -366,6 +366,12 @@ def test_combination_invariants(name: str) -> None:
         check_model(obj, model)
         proxied = role == "decode" and "routing-proxy" in components
         assert [c["name"] for c in pod.get("initContainers", [])] == (["routing-proxy"] if proxied else [])
+        if role == "prefill" and "prefill-default" in components:  # the chart's default: the simulator
+            assert container["image"].startswith("ghcr.io/llm-d/llm-d-inference-sim:")
+            assert container["args"][0] == "--model" and container["args"][2:4] == ["--port", "8000"]
+            assert "command" not in container and "resources" not in container
+            assert {"name": "metrics-volume", "mountPath": "/.config"} in container["volumeMounts"]
+            continue
         assert container["args"][1:3] == ["--port", "8200" if proxied else "8000"]
         if dra:
             check_device(container, None)
@@ -388,7 +394,8 @@ def test_combination_invariants(name: str) -> None:
 def check_model(obj: dict, model: dict[str, str]) -> None:
     """The model-config literals reached the workload."""
     args = vllm(obj)["args"]
-    assert args[0] == model["modelUri"].split("://", 1)[1]
+    model_arg = args[1] if args[0] == "--model" else args[0]  # components/prefill-default: --model first
+    assert model_arg == model["modelUri"].split("://", 1)[1]
     assert args[args.index("--served-model-name") + 1] == model["modelName"]
     [volume] = [v for v in pod_spec(obj)["volumes"] if v["name"] == "model-storage"]
     assert volume["emptyDir"]["sizeLimit"] == model["modelSize"]

@@ -162,7 +162,9 @@ def assert_overlay_invariants(m: Migrated) -> None:
         deprecated = set(yaml.safe_load(kustomization.read_text(encoding="utf-8")) or {}) & DEPRECATED_KUSTOMIZE_FIELDS
         assert not deprecated, f"{kustomization}: deprecated {deprecated}"
     components = doc.get("components") or []
-    assert components and components[-1].endswith("/components/model-config"), components
+    # model-config last, but for prefill-default, which reshapes what model-config filled in
+    rest = components[:-1] if components and components[-1].endswith("/components/prefill-default") else components
+    assert rest and rest[-1].endswith("/components/model-config"), components
     for component in components:
         kind = yaml.safe_load((m.out / component / "kustomization.yaml").read_text(encoding="utf-8"))["kind"]
         assert kind == "Component", f"{component} is a {kind}"

@@ -273,16 +273,21 @@ class _Run:
             member = group[0]
             self.results[member.index] = self._alone(member)
             return []
+        from migrate.tools import CommandStopped
+
         try:
             texts = self._combined(group)
-        except _Unsplittable:
+            named = [set(object_names(text)) for text in texts]
+        except (_Unsplittable, CommandStopped, OSError):
+            # output not told apart, a build stopped (time limit, interrupt) or the temporary
+            # directory not written: each on its own, with its own outcome
             for member in group:
                 member.apart = True
             return group
         except ToolError:  # a member Kustomize refuses (or a clash): halves, until it is alone
             middle = len(group) // 2
             return [m for half in self.pool_map_halves(group[:middle], group[middle:]) for m in half]
-        return self._accepted(group, texts)
+        return self._accepted(group, texts, named)
 
     def pool_map_halves(self, *halves: list[_Member]) -> list[list[_Member]]:
         # The halves are built here, on this thread: the pool's threads may all be busy with groups.
@@ -313,10 +318,9 @@ class _Run:
             shutil.rmtree(root, ignore_errors=True)
         return split(text, mark, len(group))
 
-    def _accepted(self, group: list[_Member], texts: list[str]) -> list[_Member]:
+    def _accepted(self, group: list[_Member], texts: list[str], named: list[set[str]]) -> list[_Member]:
         """Keep each member's result unless a neighbour may have changed it; those go round again."""
         owners: dict[str, set[int]] = {}
-        named = [set(object_names(text)) for text in texts]
         for number, names in enumerate(named):
             for name in names:
                 owners.setdefault(name, set()).add(number)
@@ -413,8 +417,9 @@ class Batcher:
     """
 
     def __init__(self, kustomize: str | None = None, *, max_wait: float = 5.0, parallel: int = 1,
-                 max_group: int = MAX_GROUP) -> None:
+                 max_group: int = MAX_GROUP, memory: int = 256) -> None:
         self.kustomize = kustomize
+        self.memory = memory  # renders kept for directories of the same content
         self.max_wait = max_wait
         self.parallel = parallel
         self.max_group = max_group
@@ -497,6 +502,8 @@ class Batcher:
                 request.result = results[id(request)]
                 if isinstance(request.result, str):
                     self._rendered[request.key] = request.result
+                    while len(self._rendered) > self.memory:  # the oldest first
+                        del self._rendered[next(iter(self._rendered))]
                 if self._inflight.get(request.key) is request:
                     del self._inflight[request.key]
                 request.done.set()

@@ -242,3 +242,27 @@ def test_the_batcher_renders_directories_of_one_content_once(tmp_path: Path, run
     assert batcher.build(one) == batcher.build(two) == tools.kustomize_build(one)
     assert len(runs) == 2  # one for both, and the check
     assert "# four" in batcher.build(four) and "# one" in batcher.build(three)
+
+
+def test_a_clash_nothing_predicted_is_resolved_by_halving(tmp_path: Path, runs: list) -> None:
+    cluster_role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: shared\nrules: []\n"
+    first = overlay(tmp_path, "first", "namespace: a\nresources: [role.yaml]\n", role_yaml=cluster_role)
+    second = overlay(tmp_path, "second", "namespace: b\nresources: [role.yaml]\n", role_yaml=cluster_role)
+    built = fleetbuild.build_all([first, second])
+    combined = len(runs)
+    assert results(built) == alone([first, second])  # both build on their own: no error for either
+    assert combined == 3  # together (refused: one ClusterRole twice), then each alone
+
+
+def test_a_combined_build_that_is_stopped_is_built_again_overlay_by_overlay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directories = [app(tmp_path, f"s{n}", prefix=f"s{n}-") for n in range(3)]
+    original = tools.kustomize_build
+
+    def stopped_when_combined(directory, kustomize=None):  # type: ignore[no-untyped-def]
+        if "h2k-fleet-" in str(directory):
+            raise tools.CommandStopped("`kustomize build` did not finish within 1s and was stopped")
+        return original(directory, kustomize)
+
+    monkeypatch.setattr(tools, "kustomize_build", stopped_when_combined)
+    assert results(fleetbuild.build_all(directories)) == alone(directories)

@@ -352,3 +352,32 @@ def test_hook_reports_an_overlay_kustomize_refuses_against_it_alone(fleet, tmp_p
     assert result.exit_code == 3
     # multinode alone (a component with name-reference configurations); the other two together, then each alone
     assert len(builds) == 4 and sum("h2k-fleet-" in b for b in builds) == 1
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_interrupted_batch_stops_the_shared_render_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    jobs: str) -> None:
+    """Migrations waiting in threads for one shared render all stop when it is killed."""
+    import signal
+    import time
+
+    from test_faults import FAKE_KUSTOMIZE, VALID, _all_ended, _console, _lines, _wait_for, write_values
+
+    tools.clear_cache()
+    monkeypatch.setenv("FAKE_MODE", "hang")
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "builds.log"))
+    monkeypatch.setenv("FAKE_PIDS", str(pids := tmp_path / "pids.log"))
+    values = tmp_path / "values"
+    values.mkdir()
+    for name in ("one", "two", "three", "four", "five"):
+        write_values(values, VALID, f"{name}.yaml")
+    proc = _console("batch", values, "-o", tmp_path / "out", "--jobs", jobs, "--kustomize", FAKE_KUSTOMIZE)
+    assert _wait_for(lambda: len(_lines(pids)) >= 1), proc.communicate()
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - started < 10
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["kustomize"]
+    assert _all_ended(pids)
+    tools.clear_cache()

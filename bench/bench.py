@@ -15,8 +15,9 @@ Prints, with the machine it ran on and the date:
   verification-only hook (``python -m migrate.hooks``) and ``batch`` with one Kustomize process
   per release, against the floor: one ``kustomize build`` of a kustomization listing every
   overlay the batch wrote;
-* growth: ``batch`` (warm cache) over 10, 100 and 1,000 releases made from the fixtures, with
-  its floor, time per release and memory (largest process, and the whole process tree).
+* growth: ``batch`` (warm cache) over 10, 100 and 1,000 releases made from the fixtures (the
+  same mix of versions and cases at each size), with its floor, time per release and memory
+  (largest process, and the whole process tree).
 
 Each time is wall clock (CPU, user + sys of the process tree, in brackets): on a shared
 machine other load inflates wall times. A command and its floor run in turn, A B A B, and each
@@ -438,7 +439,9 @@ def growth_report(work: Path, pool: list, sizes: list[int], repeat: int) -> None
     cache = work / "cache-growth"
     for size in sizes:
         times = repeat if size <= 100 else 1
-        fleet = Fleet(pool, size, work, f"n{size}")
+        # the same mix of chart versions and cases at every size: every (len/size)-th case
+        sample = [pool[i * len(pool) // size] for i in range(size)] if size <= len(pool) else pool
+        fleet = Fleet(sample, size, work, f"n{size}")
         first = fleet.output()
         process_run(fleet.batch(first), cache)  # the library renders of these building blocks
         floor = Floor(overlays_in(first), work)

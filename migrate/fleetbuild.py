@@ -1,11 +1,12 @@
 """Render many overlays in few Kustomize processes, each overlay's objects as its own build gives them.
 
-A Kustomize build of one small overlay is mostly Kustomize's start-up (it parses its
-built-in OpenAPI data). :func:`build_all` renders a list of overlays through a
-generated kustomization in a temporary directory (never in the user's tree): one
-wrapper per overlay lists the overlay as its only resource and marks its objects with
-an annotation of this run (a random key), and the top kustomization lists the
-wrappers. The output is split back by the annotation, which is removed again.
+A good part of a small overlay's Kustomize build is Kustomize's start-up (it parses
+its built-in OpenAPI data: about 40 ms of a 60 to 90 ms build). :func:`build_all`
+renders a list of overlays through a generated kustomization in a temporary
+directory (never in the user's tree): one wrapper per overlay lists the overlay as
+its only resource and marks its objects with an annotation of this run (a random
+key), and the top kustomization lists the wrappers. The output is split back by the
+annotation, which is removed again.
 
 Kustomize finishes a build at the top (hash suffixes, name references, local-config
 objects), so overlays built together can see each other. Overlays are therefore put
@@ -24,7 +25,9 @@ or whose output holds another overlay's object name that its own files do not (a
 reference Kustomize may have pointed across), is built again apart, so no result
 depends on its neighbours.
 A group whose build fails is split in halves until each failing overlay is built
-alone: its error is exactly the error of its own build. Every result is what
+alone: its error is exactly the error of its own build. At most :data:`MAX_GROUP`
+overlays go into one build, as Kustomize's work per overlay grows with the size of
+the build. Every result is what
 :func:`migrate.tools.kustomize_build` of that overlay returns or raises, with one
 difference: an explicitly empty ``metadata.annotations: {}`` comes back absent.
 """

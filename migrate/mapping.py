@@ -6,8 +6,9 @@ The table is data (``mappings/<chart>/<version>/mapping.yaml``, validated by
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -138,7 +139,7 @@ def load_table(version: str) -> Table:
     """Load and validate the mapping table of a chart version (once per process), with the
     tables it extends resolved."""
     path = data_dir("mappings") / CHART / version / "mapping.yaml"
-    raw = resolved(version)
+    raw = _remembered(version)
     table = Table(
         chart=raw["chart"],
         version=raw["version"],
@@ -153,9 +154,36 @@ def load_table(version: str) -> Table:
     return table
 
 
+def _remembered(version: str) -> dict:
+    """:func:`resolved`, kept in the on-disk cache under a digest of every table file of the
+    chart, the table schema and this program's version: a new process reads one JSON entry
+    instead of parsing and validating the 48 files of a chain (about 40 ms)."""
+    from migrate import __version__, cache
+
+    root = data_dir("mappings")
+    try:
+        files = sorted((root / CHART).glob("*/mapping.yaml"))
+        key = cache.digest("table", __version__, version,
+                           [(f.parent.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files],
+                           hashlib.sha256((data_dir("schemas") / "mapping.schema.json").read_bytes()).hexdigest())
+    except OSError:  # reported by resolved(), which reads them again
+        return resolved(version)
+    text = cache.read("tables", key)
+    if text is not None:
+        with contextlib.suppress(ValueError):
+            table = json.loads(text)
+            if isinstance(table, dict) and table.get("version") == version:
+                return table
+    table = resolved(version)
+    cache.write("tables", key, json.dumps(table, separators=(",", ":")))
+    return table
+
+
 @lru_cache(maxsize=None)
 def resolved(version: str) -> dict:
-    """The table of ``version`` as one document: its own file applied to the table it extends."""
+    """The table of ``version`` as one document: its own file applied to the table it extends.
+
+    The result shares its unchanged parts with the tables it extends: treat it as read-only."""
     path = data_dir("mappings") / CHART / version / "mapping.yaml"
     try:
         raw = yamlio.load_data(path.read_text(encoding="utf-8"))
@@ -170,7 +198,7 @@ def resolved(version: str) -> dict:
         return raw
     if _version_key(base) >= _version_key(version):
         raise InputError(f"a table extends an older version's table, not {base}", file=str(path), key="extends")
-    return _extended(copy.deepcopy(resolved(base)), raw, path)
+    return _extended(resolved(base), raw, path)
 
 
 def _version_key(version: str) -> tuple[int, ...]:

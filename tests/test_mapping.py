@@ -114,3 +114,55 @@ def test_path_pattern_matches_as_its_regex_does(pattern, path):
     text, leaf = joined(pattern), joined(path)
     assert PathPattern(text).match(leaf) == (_compile(text).match(leaf) is not None)
 
+
+
+@pytest.fixture
+def own_tables(tmp_path, monkeypatch):
+    """A copy of the shipped tables the test may change, read through a cache of its own."""
+    import shutil
+
+    from migrate import mapping, resources
+
+    root = tmp_path / "data"
+    shutil.copytree(resources.data_dir("mappings"), root / "mappings")
+    shutil.copytree(resources.data_dir("schemas"), root / "schemas")
+    monkeypatch.setattr(mapping, "data_dir", lambda name: root / name)
+    monkeypatch.setenv("HELM_TO_KUSTOMIZE_CACHE", str(tmp_path / "cache"))
+
+    def fresh(version: str):  # as a new process loads it: nothing kept in memory
+        mapping.load_table.cache_clear()
+        mapping.resolved.cache_clear()
+        return load_table(version)
+
+    yield root / "mappings" / "llm-d-modelservice", fresh
+    mapping.load_table.cache_clear()
+    mapping.resolved.cache_clear()
+
+
+def test_a_table_kept_in_the_cache_is_the_table_its_files_give(own_tables, tmp_path):
+    from migrate import mapping
+
+    tables, fresh = own_tables
+    first = fresh("v0.3.0")
+    assert list((tmp_path / "cache" / "tables").iterdir())
+    kept = fresh("v0.3.0")
+    assert kept == first
+    mapping.resolved.cache_clear()
+    assert mapping.resolved("v0.3.0") == mapping._remembered("v0.3.0")
+    # a change in a table the version extends is seen at once
+    base = tables / "v0.2.0" / "mapping.yaml"
+    base.write_text(base.read_text().replace("default: nvidia", "default: amd", 1))
+    assert first.accelerator_default == "nvidia"
+    assert fresh("v0.3.0").accelerator_default == "amd"
+
+
+def test_a_broken_table_is_refused_though_the_cache_holds_it_whole(own_tables):
+    from migrate.errors import InputError
+
+    tables, fresh = own_tables
+    fresh("v0.4.12")
+    own = tables / "v0.4.12" / "mapping.yaml"
+    own.write_text(own.read_text() + "\nunknown_key: 1\n")
+    with pytest.raises(InputError) as refused:
+        fresh("v0.4.12")
+    assert refused.value.file == str(own) and "invalid mapping table" in str(refused.value)

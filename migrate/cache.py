@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -68,18 +69,70 @@ def build_identity(path: str, version: str) -> list[Any]:
     return [os.path.basename(real), version, os.stat(real).st_size]
 
 
+RACY_NS = 2_000_000_000  # a file changed this close to when its digest was kept is read again
+
+
 @lru_cache(maxsize=8)
 def tree_digest(root: Path, folders: tuple[str, ...] = (".",)) -> str:
-    """A digest of every file in ``folders`` under ``root`` (names and contents), once per process."""
+    """A digest of every file in ``folders`` under ``root`` (names and contents), once per process.
+
+    A new process would read and hash every file of the library (about 10 ms for its 150);
+    instead the digest of each regular file is kept in the cache with its device, inode, size and
+    modification time, and taken again while all four are unchanged, as ``git status`` does. A
+    file modified less than two seconds before its digest was kept is hashed anew: a change
+    within the file system's timestamp resolution could not be seen."""
+    memo_key = digest("tree", os.path.realpath(root), list(folders))
+    known = _memo(memo_key)
+    now = time.time_ns()
+    seen: dict[str, list[Any]] = {}
     sha = hashlib.sha256()
     for folder in folders:
         for directory, dirs, files in sorted(os.walk(root / folder, followlinks=True)):  # as Kustomize reads
             dirs.sort()
             for name in sorted(files):
                 path = Path(directory) / name
-                sha.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-                sha.update(_file_digest(path) + b"\0")
+                relative = str(path.relative_to(root))
+                sha.update(relative.encode("utf-8") + b"\0")
+                sha.update(_memo_digest(path, known.get(relative), relative, seen) + b"\0")
+    if seen != known:
+        write("trees", memo_key, json.dumps({"at": now, "files": seen}, separators=(",", ":")))
     return sha.hexdigest()
+
+
+def _memo(key: str) -> dict[str, list[Any]]:
+    """The kept file digests of a tree: relative path -> [device, inode, size, mtime_ns, digest]."""
+    text = read("trees", key)
+    if text is None:
+        return {}
+    try:
+        kept = json.loads(text)
+        at, files = kept["at"], kept["files"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(at, int) or not isinstance(files, dict):
+        return {}
+    # entries of files changed close to the time they were kept are not trusted
+    return {path: entry for path, entry in files.items()
+            if isinstance(entry, list) and len(entry) == 5 and isinstance(entry[3], int)
+            and entry[3] < at - RACY_NS}
+
+
+def _memo_digest(path: Path, kept: list[Any] | None, relative: str, seen: dict[str, list[Any]]) -> bytes:
+    """The file's digest: the kept one while the file's identity and times are unchanged."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return _file_digest(path)
+    if not stat.S_ISREG(info.st_mode):
+        return _file_digest(path)
+    identity = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+    if kept is not None and kept[:4] == identity and isinstance(kept[4], str):
+        seen[relative] = kept
+        return kept[4].encode("ascii")
+    value = _file_digest(path)
+    if not value.startswith(b"\1"):
+        seen[relative] = [*identity, value.decode("ascii")]
+    return value
 
 
 def _file_digest(path: Path) -> bytes:

@@ -108,6 +108,55 @@ def test_library_digest_changes_with_any_file(tmp_path):
     cache.tree_digest.cache_clear()
 
 
+def _fresh_digest(root: Path) -> str:
+    """The tree's digest as a new process computes it (the kept file digests on disk only)."""
+    cache.tree_digest.cache_clear()
+    try:
+        return cache.tree_digest(root)
+    finally:
+        cache.tree_digest.cache_clear()
+
+
+def test_library_digest_kept_per_file_sees_every_change(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    tree = tmp_path / "library"
+    (tree / "base").mkdir(parents=True)
+    first, second = tree / "base" / "kustomization.yaml", tree / "base" / "a.yaml"
+    first.write_text("resources: [a.yaml]\n")
+    second.write_text("kind: A\n")
+    old = 1_600_000_000
+    for path in (first, second):
+        os.utime(path, (old, old))  # older than the racy window: their kept digests are trusted
+    original = _fresh_digest(tree)
+    assert list((tmp_path / "cache" / "trees").iterdir())
+    assert _fresh_digest(tree) == original
+    # the same size, another modification time
+    second.write_text("kind: B\n")
+    os.utime(second, (old + 10, old + 10))
+    changed = _fresh_digest(tree)
+    assert changed != original
+    # the same size and modification time, but written just now: such a file is read again
+    second.write_text("kind: C\n")
+    assert _fresh_digest(tree) not in (original, changed)
+    second.unlink()
+    assert _fresh_digest(tree) not in (original, changed)
+
+
+def test_a_damaged_kept_tree_digest_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "kustomization.yaml").write_text("resources: []\n")
+    os.utime(tmp_path / "library" / "kustomization.yaml", (1_600_000_000, 1_600_000_000))
+    expected = _fresh_digest(tmp_path / "library")
+    for entry in (tmp_path / "cache" / "trees").iterdir():
+        body = json.dumps({"at": 1_700_000_000_000_000_000, "files": {"kustomization.yaml": [1, 2, 3, 4, "0" * 64]}})
+        cache.write("trees", entry.name, body)  # a well-formed entry that lies about the file
+        cache.write("trees", entry.name + "x", "not json")
+    assert _fresh_digest(tmp_path / "library") == expected
+    cache.write("trees", next((tmp_path / "cache" / "trees").iterdir()).name, "[1, 2]")
+    assert _fresh_digest(tmp_path / "library") == expected
+
+
 def test_a_replaced_program_is_probed_again(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     helm = tmp_path / "helm"

@@ -517,3 +517,17 @@ def test_force_keeps_the_replaced_directory_mode_and_a_users_old_dir(cli, tmp_pa
     assert out.stat().st_mode & 0o777 == 0o750
     assert (tmp_path / ".out.old" / "precious").read_text() == "mine\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.old", "out", "values.yaml"]
+
+
+@pytest.mark.parametrize("content, says", [
+    ("decode: {replicas: two}\n", ("decode.replicas", "'two' is not of type 'integer'")),
+    # also unmapped: the schema's refusal comes first, as Helm's would
+    ("modelArtifacts: {bogus: 1}\n", ("modelArtifacts.bogus", "Helm refuses them")),
+], ids=["wrong-type", "extra-key"])
+def test_values_the_schema_refuses_are_refused_with_a_render_at_hand(cli, tmp_path, content, says):
+    """With a render the schema is checked while Kustomize renders; the refusal is the same."""
+    from conftest import FIXTURES
+
+    case = FIXTURES / "pd-disaggregation"
+    values = write_values(tmp_path, (case / "values.yaml").read_text() + content)
+    refused(cli, tmp_path, values, "--release", "pd", "--verify-against", case / "manifest.yaml", says=says)

@@ -7,6 +7,7 @@ import re
 import shlex
 import stat
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,7 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
 
     ``kustomize_build(directory, kustomize)`` renders an overlay (default: tools.kustomize_build;
     batch passes one that renders the overlays of many releases in one Kustomize process)."""
-    from migrate import chart, extra_objects, fit, helmside, tools, values
-    from migrate.mapping import load_table
+    from migrate import helmside, values
 
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
@@ -74,12 +74,60 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
     version = helmside.resolve_version(opts.chart_version, side)
     defaults = values.load_defaults(version)
     effective = values.merge_defaults(defaults, user)
+    namespace = opts.namespace or "default"
     if side is None:
         validate_offline(effective, user, version, opts)
         helmside.require_model(version, explicit=opts.chart_version is not None)
-    else:
-        values.validate(effective, version, str(opts.values))
-    namespace = opts.namespace or "default"
+        checks = Deferred(list)
+    else:  # while Kustomize renders: the values' schema, and whether the chart model agrees
+        real = side
+
+        def check() -> list[str]:
+            values.validate(effective, version, str(opts.values))
+            return model_disagreement(real, effective, release, namespace, version)
+
+        checks = Deferred(check)
+    try:
+        return _migrate(opts, release, user, side, version, defaults, effective, namespace, checks,
+                        kustomize_build)
+    except Exception:
+        try:
+            checks.result()
+        except InputError as refused:  # values Helm refuses: that error, as if checked first
+            raise refused from None
+        raise
+
+
+class Deferred:
+    """A check whose outcome matters only at the end of a migration (the values' schema, the
+    chart model's view of the values), run in a thread from the first Kustomize build on: the
+    migration then waits on Kustomize, so the check takes none of its time. :meth:`result` starts
+    it if no build did and waits; an error it raises is the migration's."""
+
+    def __init__(self, call: Callable[[], list[str]]) -> None:
+        from migrate import tools
+
+        self._task = tools.Background(call, start=False)
+        self._lock = threading.Lock()
+        self._started = False
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._task.start()
+
+    def result(self) -> list[str]:
+        self.start()
+        return self._task.result()
+
+
+def _migrate(opts: MigrateOptions, release: str, user: dict, side: helmside.HelmSide | None, version: str,
+             defaults: dict, effective: dict, namespace: str, checks: Deferred,
+             kustomize_build: Callable[[Path, str | None], str] | None) -> Outcome:
+    from migrate import chart, extra_objects, fit, helmside, tools
+    from migrate.mapping import load_table
+
     try:
         targets = side.targets() if side is not None else chart.render(effective, release, namespace)
         extra_objects.check(effective, targets, release, namespace)  # broken items: exit 2, named
@@ -91,8 +139,6 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
                          rendered=rendered_literals(targets))
         fullname = fit.fullname_of(targets, _modelled(side, lambda: chart.fullname(effective, release)) or "")
         warnings = list(plan.warnings)
-        if side.real:
-            warnings += model_disagreement(side, effective, release, namespace, version)
     except InputError as exc:
         raise in_file(exc, str(opts.values)) from exc
     try:
@@ -117,12 +163,14 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
         def build(directory: Path) -> str:
             if copying is not None:  # the blocks this render needs are in place
                 copying.result()
+            checks.start()
             return (kustomize_build or tools.kustomize_build)(directory, kustomize)
 
         root = checkout or data_dir("kustomize")
         fitted = fit.fit(staging, overlay, targets, fullname, table, build,
                          render_cache(kustomize, root), lambda: library.generated_ids(root),
                          extra_ids(effective), namespace)
+        warnings += checks.result()
         if copy is not None:
             library.prune(copy, library.used_blocks(plan.accelerator, fitted.components))
         outcome = Outcome(plan, fitted.overlay, opts.output, fitted.residual, side=side,

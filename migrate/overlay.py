@@ -7,6 +7,7 @@ leaves the user's output directory exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -130,22 +131,36 @@ def namespace_transformer(namespace: str) -> str:
 
 
 def write(overlay: Overlay, directory: Path) -> None:
-    """Write the overlay's files into ``directory`` (replacing earlier generated files)."""
-    patch_dir = directory / PATCH_DIR
-    if patch_dir.exists():
-        shutil.rmtree(patch_dir)
-    objects = directory / OBJECTS_FILE
-    if objects.exists():
-        objects.unlink()
-    if overlay.patches:
-        patch_dir.mkdir(parents=True)
-    for patch in overlay.patches:
-        text = "".join(f"# {printable(line)}\n" for line in patch.comment)
-        (directory / patch.path).write_text(text + yamlio.dump(patch.body()), encoding="utf-8")
+    """Write the overlay's files into ``directory``, replacing earlier generated files: a file of
+    the same text is left as it is, generated files the overlay no longer has are removed (the fit
+    writes an overlay several times over; creating files is what costs)."""
+    files = {patch.path: "".join(f"# {printable(line)}\n" for line in patch.comment) + yamlio.dump(patch.body())
+             for patch in overlay.patches}
     if overlay.objects:
-        objects.write_text(yamlio.dump_all(overlay.objects), encoding="utf-8")
-    text = "".join(f"# {printable(line)}\n" if line else "#\n" for line in overlay.header)
-    (directory / "kustomization.yaml").write_text(text + yamlio.dump(overlay.kustomization()), encoding="utf-8")
+        files[OBJECTS_FILE] = yamlio.dump_all(overlay.objects)
+    header = "".join(f"# {printable(line)}\n" if line else "#\n" for line in overlay.header)
+    files["kustomization.yaml"] = header + yamlio.dump(overlay.kustomization())
+    patch_dir = directory / PATCH_DIR
+    if not overlay.patches:
+        if patch_dir.exists():
+            shutil.rmtree(patch_dir)
+    elif patch_dir.is_dir() and not patch_dir.is_symlink():
+        for entry in os.scandir(patch_dir):
+            if f"{PATCH_DIR}/{entry.name}" not in files:
+                (shutil.rmtree if entry.is_dir(follow_symlinks=False) else os.unlink)(entry.path)
+    else:
+        if patch_dir.exists() or patch_dir.is_symlink():
+            patch_dir.unlink()
+        patch_dir.mkdir(parents=True)
+    if OBJECTS_FILE not in files:
+        with contextlib.suppress(FileNotFoundError):
+            (directory / OBJECTS_FILE).unlink()
+    for name, text in files.items():
+        path = directory / name
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text:
+                continue
+        path.write_text(text, encoding="utf-8")
 
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")

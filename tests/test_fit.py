@@ -103,3 +103,27 @@ def test_a_refusal_is_reported_with_the_values_not_their_stand_ins(tmp_path):
                        load_table("v0.4.12"), build, namespace="team").warnings
     assert "facebook/opt-125m" in warnings[0] and "namespace: team" in warnings[0]
     assert "h2k" not in warnings[0]
+
+
+def test_an_overlay_written_again_has_exactly_its_new_files(tmp_path: Path) -> None:
+    """The fit writes an overlay several times over: what a later write drops is gone, a changed
+    file has its new text, and the result is the same as writing into an empty directory."""
+    ops = [{"op": "replace", "path": "/data/a", "value": "1"}]
+    first = ov.Overlay("nvidia", ["model-config"], {}, None, "../kustomize",
+                       patches=[ov.PatchFile("one", "ConfigMap", "a", ops), ov.PatchFile("two", "ConfigMap", "b", ops)],
+                       objects=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])
+    ov.write(first, tmp_path / "again")
+    (tmp_path / "again" / "patches" / "stray.yaml").write_text("left by an earlier round\n")
+    second = ov.Overlay("nvidia", ["model-config"], {}, None, "../kustomize", header=["a header"],
+                        patches=[ov.PatchFile("two", "ConfigMap", "b", [{**ops[0], "value": "2"}])])
+    ov.write(second, tmp_path / "again")
+    ov.write(second, tmp_path / "fresh")
+
+    def files(directory: Path) -> dict[str, str]:
+        return {str(p.relative_to(directory)): p.read_text() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+    assert files(tmp_path / "again") == files(tmp_path / "fresh")
+    assert sorted(files(tmp_path / "fresh")) == ["kustomization.yaml", "patches/two.yaml"]
+    assert "value: '2'" in files(tmp_path / "fresh")["patches/two.yaml"]
+    ov.write(ov.Overlay("nvidia", ["model-config"], {}, None, "../kustomize"), tmp_path / "again")
+    assert sorted(files(tmp_path / "again")) == ["kustomization.yaml"] and not (tmp_path / "again" / "patches").exists()

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -72,9 +73,19 @@ def build_identity(path: str, version: str) -> list[Any]:
 RACY_NS = 2_000_000_000  # a file changed this close to when its digest was kept is read again
 
 
-@lru_cache(maxsize=8)
+_TREES = threading.Lock()
+
+
 def tree_digest(root: Path, folders: tuple[str, ...] = (".",)) -> str:
-    """A digest of every file in ``folders`` under ``root`` (names and contents), once per process.
+    """A digest of every file in ``folders`` under ``root`` (names and contents), once per process
+    (the migrations of a batch worker, starting together in threads, wait for the first)."""
+    with _TREES:
+        return _tree_digest(root, folders)
+
+
+@lru_cache(maxsize=8)
+def _tree_digest(root: Path, folders: tuple[str, ...]) -> str:
+    """See :func:`tree_digest`.
 
     A new process would read and hash every file of the library (about 10 ms for its 150);
     instead the digest of each regular file is kept in the cache with its device, inode, size and
@@ -248,3 +259,6 @@ class RenderCache:
 
     def put(self, key: str, text: str) -> None:
         write(self.SECTION, key, text)
+
+
+tree_digest.cache_clear = _tree_digest.cache_clear  # type: ignore[attr-defined]

@@ -6,11 +6,13 @@ top-level folders ``mappings/``, ``schemas/`` and ``kustomize/``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 CHART = "llm-d-modelservice"
 
 
+@lru_cache(maxsize=None)
 def data_dir(name: str) -> Path:
     """Return the directory of shipped data ``name`` (mappings, schemas or kustomize)."""
     packaged = Path(__file__).resolve().parent / "_data" / name  # the package is never zipped: Kustomize reads these

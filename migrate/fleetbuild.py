@@ -196,12 +196,13 @@ class _Shapes:
                 break
             child = directory / entry
             if child.is_dir():
-                child_doc = _kustomization(child)
+                known = self._trees.get(child.resolve())
+                child_doc = {} if known is not None else _kustomization(child)  # each read once
                 if child_doc is None:
                     alone = True
                     break
                 children.append(child)
-                child_settings, child_alone, _ = self._tree(child, child_doc)
+                child_settings, child_alone, _ = known or self._tree(child, child_doc)
                 settings |= child_settings
                 alone = alone or child_alone
         self._trees[real] = (frozenset(settings), alone, tuple(children))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import jsonpatch
 from migrate import guards, images, yamlio
 from migrate import overlay as ov
 from migrate.mapping import Table
-from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, substitute_context
+from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, context_tokens, substitute_context
 from migrate.tools import CommandFailed
 from migrate.patchgen import diff, same, strip_nulls
 
@@ -169,12 +170,18 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
         ("components", lambda: overlay.components != [LAST_COMPONENT],
          lambda: setattr(overlay, "components", [LAST_COMPONENT])),
     ]
-    context = {PREFIX_TOKEN: overlay.name_prefix or "", NAMESPACE_TOKEN: overlay.namespace or ""}
     while True:
         marked = dataclasses.replace(
             overlay, name_prefix=PREFIX_TOKEN if overlay.name_prefix else None,
             literals={name: markers.marked[name] for name in overlay.literals},
             namespace=NAMESPACE_TOKEN if overlay.namespace else None)
+        # tokens named after the building blocks: a fleet's renders of different blocks do not
+        # clash, and are made in one Kustomize build
+        tag = hashlib.sha256(json.dumps(marked.kustomization(), sort_keys=True).encode()).hexdigest()[:10]
+        prefix, namespace = context_tokens(tag)
+        marked.name_prefix = prefix if overlay.name_prefix else None
+        marked.namespace = namespace if overlay.namespace else None
+        context = {prefix: overlay.name_prefix or "", namespace: overlay.namespace or ""}
         try:
             text = _cached_build(staging, marked, build, cache)
         except CommandFailed as marked_failure:

@@ -62,12 +62,19 @@ def _token(index: int, run: int) -> str:
 
 PREFIX_TOKEN = "h2kprefixx"
 NAMESPACE_TOKEN = "h2knamespacex"
-_CONTEXT = re.compile(f"{PREFIX_TOKEN}|{NAMESPACE_TOKEN}")
+_CONTEXT = re.compile(r"h2kprefix[0-9a-f]*x|h2knamespace[0-9a-f]*x")
+
+
+def context_tokens(tag: str) -> tuple[str, str]:
+    """The namePrefix and namespace tokens of one render of the library part, ``tag`` (hex
+    digits) naming its building blocks: renders of different building blocks then name their
+    objects differently and can be built in one Kustomize process."""
+    return f"h2kprefix{tag}x", f"h2knamespace{tag}x"
 
 
 def substitute_context(value: Any, context: dict[str, str]) -> Any:
     """``value`` with the namePrefix and namespace tokens replaced by what they stand for."""
-    return _map_strings(value, lambda text: _CONTEXT.sub(lambda m: context[m.group()], text))
+    return _map_strings(value, lambda text: _CONTEXT.sub(lambda m: context.get(m.group(), m.group()), text))
 
 
 def _map_strings(value: Any, replace: Callable[[str], str]) -> Any:

@@ -381,3 +381,34 @@ def test_an_interrupted_batch_stops_the_shared_render_and_exits_130(tmp_path: Pa
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["kustomize"]
     assert _all_ended(pids)
     tools.clear_cache()
+
+
+def test_library_parts_of_different_building_blocks_are_rendered_together_from_an_empty_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From an empty cache, the library renders of releases on different building blocks name
+    their objects apart (tokens named after the blocks), so they share Kustomize processes."""
+    monkeypatch.setenv("HELM_TO_KUSTOMIZE_CACHE", str(tmp_path / "cache"))
+    parts: list[list[str]] = []  # per Kustomize process, the namePrefix of each library part it built
+    original = tools.run
+
+    def recording(cmd, **kwargs):  # type: ignore[no-untyped-def]
+        top = Path(str(cmd[-1]))
+        if top.is_dir():
+            overlays = [top]
+            if top.name.startswith("h2k-fleet-"):  # a combined build: one wrapper per overlay
+                wrappers = [top / r for r in yaml.safe_load((top / "kustomization.yaml").read_text())["resources"]]
+                overlays = [w / yaml.safe_load((w / "kustomization.yaml").read_text())["resources"][0]
+                            for w in wrappers]
+            docs = [yaml.safe_load((o / "kustomization.yaml").read_text()) for o in overlays]
+            parts.append([d["namePrefix"] for d in docs if str(d.get("namePrefix", "")).startswith("h2kprefix")])
+        return original(cmd, **kwargs)
+
+    monkeypatch.setattr(tools, "run", recording)
+    opts = batch.BatchOptions(values_dir=FIXTURES, output=tmp_path / "out", index=cases_index(tmp_path, COMBINABLE),
+                              verify_against_dir=FIXTURES, jobs=1, executor="thread", progress=io.StringIO())
+    result = batch.execute(opts)
+    assert [r.result for r in result.results] == ["equivalent"] * len(COMBINABLE)
+    library_parts = [p for built in parts for p in built]
+    assert len(set(library_parts)) == len(library_parts) >= 3  # different blocks: different tokens
+    # rendered in fewer processes than there are parts (all in one when the threads reach them together)
+    assert 0 < sum(1 for built in parts if built) < len(library_parts)

@@ -84,7 +84,11 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
 
         def check() -> list[str]:
             values.validate(effective, version, str(opts.values))
-            return model_disagreement(real, effective, release, namespace, version)
+            warnings = model_disagreement(real, effective, release, namespace, version)
+            # what the end of the migration imports, imported while Kustomize renders
+            from migrate import hints, placement  # noqa: F401
+            from migrate.reporters import migration  # noqa: F401
+            return warnings
 
         checks = Deferred(check)
     try:

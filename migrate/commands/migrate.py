@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import stat
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from migrate.options import MigrateOptions
 from migrate.plan import Plan, make_plan, rendered_literals
 
 if TYPE_CHECKING:
-    from migrate import helmside
+    from migrate import helmside, tools
     from migrate.cache import RenderCache
 from migrate.resources import CHART, data_dir
 
@@ -560,10 +558,3 @@ def json_report(outcome: Outcome) -> dict:
         "equivalent": outcome.exit_code == EXIT_OK,
     }
 
-
-def write_report(path: Path, report: dict) -> None:
-    try:
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror}", file=str(path)) from None
-    print(f"report written to {path}", file=sys.stderr)

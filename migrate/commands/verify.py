@@ -145,15 +145,6 @@ def _read(path: Path, what: str = "manifest") -> str:
 def write_reports(result: Result, fmt: str, report: Path | None, *, color: bool = False) -> None:
     """With ``report``, the chosen format goes to the file and text to stdout; else the format to stdout."""
     from migrate.reporters import get_reporter
+    from migrate.reporters.base import write_reports as deliver
 
-    if report is not None:
-        _write(report, get_reporter(fmt).render(result))
-        fmt = "text"
-    print(get_reporter(fmt, color=color and fmt == "text").render(result), end="")
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write report: {exc.strerror}", file=str(path)) from exc
+    deliver(lambda f, c: get_reporter(f, color=c).render(result), fmt, report, color=color)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from migrate.compare import Change, Difference, Result, Status
+from migrate.errors import InputError
 
 REPORTERS: dict[str, type[Reporter]] = {}
 
@@ -77,3 +81,18 @@ def summary_line(result: Result) -> str:
     verdict = "Equivalent" if result.equivalent else "Not equivalent"
     parts = ", ".join(f"{result.count(status)} {status.label}" for status in Status)
     return f"{verdict}: {len(result.objects)} objects ({parts})."
+
+
+def write_reports(render: Callable[[str, bool], str], fmt: str, report: Path | None, *, color: bool = False,
+                  report_fmt: str | None = None) -> None:
+    """Deliver a command's report: with ``report``, ``render(report_fmt or fmt)`` goes to that file
+    (``report written to FILE`` on stderr) and the text to stdout; else ``fmt`` to stdout.
+    ``render(fmt, color)`` makes the text of one format; only text is coloured."""
+    if report is not None:
+        try:
+            Path(report).write_text(render(report_fmt or fmt, False), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the report: {exc.strerror}", file=str(report)) from None
+        print(f"report written to {report}", file=sys.stderr)
+        fmt = "text"
+    print(render(fmt, color and fmt == "text"), end="")

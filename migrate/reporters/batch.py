@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from migrate import __version__
-from migrate.errors import EXIT_DIFFERENT, InputError
+from migrate.errors import EXIT_DIFFERENT
 from migrate.fleet import BatchResult, JobResult
+from migrate.reporters import base
 from migrate.reporters.base import show_sides
 from migrate.reporters.json_report import as_dict
 
@@ -34,13 +35,7 @@ def render(batch: BatchResult, fmt: str, *, color: bool = False) -> str:
 
 def write_reports(batch: BatchResult, fmt: str, report: Path | None, *, color: bool = False) -> None:
     """With ``report``, the chosen format goes to the file and text to stdout; else the format to stdout."""
-    if report is not None:
-        try:
-            Path(report).write_text(render(batch, fmt), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write report: {exc.strerror}", file=str(report)) from None
-        fmt = "text"
-    print(render(batch, fmt, color=color and fmt == "text"), end="")
+    base.write_reports(lambda f, c: render(batch, f, color=c), fmt, report, color=color)
 
 
 def summary_line(batch: BatchResult) -> str:

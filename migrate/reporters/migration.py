@@ -16,13 +16,13 @@ Without ``--format``, ``--report FILE`` holds the JSON migration report (as befo
 from __future__ import annotations
 
 import json
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migrate.errors import EXIT_OK, InputError
+from migrate.errors import EXIT_OK
+from migrate.reporters import base
 from migrate.reporters import junit as junit_reporter
 from migrate.reporters.json_report import as_dict
 from migrate.reporters.markdown import MarkdownReporter, _cell
@@ -37,15 +37,8 @@ DEFAULT_REPORT_FORMAT = "json"
 def write_reports(outcome: Outcome, fmt: str | None, report: Path | None, *, color: bool = False) -> None:
     """With ``report``, the chosen format (default json) goes to the file and text to stdout;
     else the chosen format (default text) to stdout."""
-    if report is not None:
-        text = render(outcome, fmt or DEFAULT_REPORT_FORMAT)
-        try:
-            Path(report).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write the report: {exc.strerror}", file=str(report)) from None
-        print(f"report written to {report}", file=sys.stderr)
-        fmt = "text"
-    print(render(outcome, fmt or "text", color=color), end="")
+    base.write_reports(lambda f, c: render(outcome, f, color=c), fmt or "text", report, color=color,
+                       report_fmt=fmt or DEFAULT_REPORT_FORMAT)
 
 
 def render(outcome: Outcome, fmt: str, *, color: bool = False) -> str:

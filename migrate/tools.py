@@ -295,12 +295,18 @@ class Background:
         self._value: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+        self._started = False
         if start:
-            self._thread.start()
+            self.start()
 
     def start(self) -> None:
-        """Start a call made with ``start=False`` (once whoever must wait for it holds it)."""
-        self._thread.start()
+        """Start a call made with ``start=False`` (once whoever must wait for it holds it);
+        starting it again does nothing."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -309,6 +315,8 @@ class Background:
             self._error = exc
 
     def result(self) -> Any:
+        """The call's value, or its error raised; a call nobody started runs now."""
+        self.start()
         self._thread.join()
         if self._error is not None:
             raise self._error

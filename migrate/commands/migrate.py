@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +60,7 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
 
     ``kustomize_build(directory, kustomize)`` renders an overlay (default: tools.kustomize_build;
     batch passes one that renders the overlays of many releases in one Kustomize process)."""
-    from migrate import helmside, values
+    from migrate import helmside, tools, values
 
     release = release_name(opts)
     ov.check_output(opts.output, opts.force)
@@ -76,8 +75,9 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
     if side is None:
         validate_offline(effective, user, version, opts)
         helmside.require_model(version, explicit=opts.chart_version is not None)
-        checks = Deferred(list)
-    else:  # while Kustomize renders: the values' schema, and whether the chart model agrees
+        checks = tools.Background(list, start=False)
+    else:  # checked while Kustomize renders (started by the first build, so that it takes none of
+        # the migration's time): the values' schema, and whether the chart model agrees
         real = side
 
         def check() -> list[str]:
@@ -88,7 +88,7 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
             from migrate.reporters import migration  # noqa: F401
             return warnings
 
-        checks = Deferred(check)
+        checks = tools.Background(check, start=False)
     try:
         return _migrate(opts, release, user, side, version, defaults, effective, namespace, checks,
                         kustomize_build)
@@ -102,32 +102,8 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
         raise
 
 
-class Deferred:
-    """A check whose outcome matters only at the end of a migration (the values' schema, the
-    chart model's view of the values), run in a thread from the first Kustomize build on: the
-    migration then waits on Kustomize, so the check takes none of its time. :meth:`result` starts
-    it if no build did and waits; an error it raises is the migration's."""
-
-    def __init__(self, call: Callable[[], list[str]]) -> None:
-        from migrate import tools
-
-        self._task = tools.Background(call, start=False)
-        self._lock = threading.Lock()
-        self._started = False
-
-    def start(self) -> None:
-        with self._lock:
-            if not self._started:
-                self._started = True
-                self._task.start()
-
-    def result(self) -> list[str]:
-        self.start()
-        return self._task.result()
-
-
 def _migrate(opts: MigrateOptions, release: str, user: dict, side: helmside.HelmSide | None, version: str,
-             defaults: dict, effective: dict, namespace: str, checks: Deferred,
+             defaults: dict, effective: dict, namespace: str, checks: tools.Background,
              kustomize_build: Callable[[Path, str | None], str] | None) -> Outcome:
     from migrate import chart, extra_objects, fit, helmside, tools
     from migrate.mapping import load_table

@@ -121,7 +121,7 @@ def own_tables(tmp_path, monkeypatch):
     """A copy of the shipped tables the test may change, read through a cache of its own."""
     import shutil
 
-    from migrate import mapping, resources
+    from migrate import cache, mapping, resources
 
     root = tmp_path / "data"
     shutil.copytree(resources.data_dir("mappings"), root / "mappings")
@@ -129,14 +129,17 @@ def own_tables(tmp_path, monkeypatch):
     monkeypatch.setattr(mapping, "data_dir", lambda name: root / name)
     monkeypatch.setenv("HELM_TO_KUSTOMIZE_CACHE", str(tmp_path / "cache"))
 
-    def fresh(version: str):  # as a new process loads it: nothing kept in memory
+    def forget() -> None:  # as a new process starts: nothing kept in memory
         mapping.load_table.cache_clear()
         mapping.resolved.cache_clear()
+        cache.tree_digest.cache_clear()
+
+    def fresh(version: str):
+        forget()
         return load_table(version)
 
     yield root / "mappings" / "llm-d-modelservice", fresh
-    mapping.load_table.cache_clear()
-    mapping.resolved.cache_clear()
+    forget()
 
 
 def test_a_table_kept_in_the_cache_is_the_table_its_files_give(own_tables, tmp_path):

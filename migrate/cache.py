@@ -170,6 +170,18 @@ def _file_digest(path: Path) -> bytes:
 
 def read(section: str, key: str) -> str | None:
     """The text stored under ``key``, or None when there is none; a damaged entry is removed."""
+    body = read_bytes(section, key)
+    if body is None:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # not text: damaged
+        _remove(cache_dir() / section / key)  # type: ignore[operator]
+        return None
+
+
+def read_bytes(section: str, key: str) -> bytes | None:
+    """The bytes stored under ``key``, or None when there is none; a damaged entry is removed."""
     directory = cache_dir()
     if directory is None:
         return None
@@ -180,10 +192,10 @@ def read(section: str, key: str) -> str | None:
         return None
     except (OSError, ValueError):
         raw = None
-    text = _checked(raw) if raw is not None else None
-    if text is None:
+    body = _checked(raw) if raw is not None else None
+    if body is None:
         _remove(path)
-    return text
+    return body
 
 
 def _read_entry(path: Path) -> bytes:
@@ -200,18 +212,15 @@ def _read_entry(path: Path) -> bytes:
         os.close(fd)
 
 
-def _checked(raw: bytes) -> str | None:
-    """The text of an entry whose header matches its body, else None."""
+def _checked(raw: bytes) -> bytes | None:
+    """The body of an entry whose header matches it, else None."""
     header, newline, body = raw.partition(b"\n")
     parts = header.split(b" ")
     if not newline or len(parts) != 4 or parts[0] != _MAGIC.encode() or parts[1] != FORMAT.encode():
         return None
     if parts[2] != str(len(body)).encode() or parts[3] != hashlib.sha256(body).hexdigest().encode():
         return None
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return body
 
 
 def _remove(path: Path) -> None:
@@ -223,10 +232,14 @@ def _remove(path: Path) -> None:
 
 def write(section: str, key: str, text: str) -> None:
     """Store ``text`` atomically (parallel runs may write the same entry); errors are ignored."""
+    write_bytes(section, key, text.encode("utf-8"))
+
+
+def write_bytes(section: str, key: str, body: bytes) -> None:
+    """Store ``body`` as :func:`write` stores text."""
     directory = cache_dir()
     if directory is None:
         return
-    body = text.encode("utf-8")
     if len(body) > MAX_ENTRY_BYTES:
         return
     header = f"{_MAGIC} {FORMAT} {len(body)} {hashlib.sha256(body).hexdigest()}\n".encode()

@@ -41,3 +41,109 @@ def test_every_schema_shipped_is_a_chart_version():
     shipped = sorted(p.name for p in (ROOT / "schemas" / "llm-d-modelservice").iterdir() if p.is_dir())
     assert set(shipped) <= set(VERSIONS)
     assert "v0.2.8" in shipped and "v0.2.7" not in shipped
+
+
+# --- the quick check (fastjsonschema) never passes what jsonschema refuses ---------------------
+
+import copy  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from migrate import cache  # noqa: E402
+from migrate.yamlio import YamlError, load_helm  # noqa: E402
+
+FIXTURE_ROOT = ROOT / "fixtures" / "llm-d-modelservice"
+SCHEMA_VERSIONS = [v for v in VERSIONS if values_module.resources.chart_schema_path(v).is_file()]
+
+
+def _effective(version: str, case: Path) -> dict | None:
+    try:
+        user = load_helm((case / "values.yaml").read_text(encoding="utf-8")) or {}
+    except YamlError:  # a case of values that do not parse
+        return None
+    return values_module.merge_defaults(values_module.load_defaults(version), user)
+
+
+def _verdicts(values: dict, version: str) -> tuple[bool, bool]:
+    quick = values_module._quick(version)
+    assert quick is not None, "the quick check must be compiled for every shipped schema"
+    return quick(copy.deepcopy(values)), values_module._validator(version).is_valid(values)
+
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_the_quick_check_agrees_with_jsonschema_on_every_fixture(version):
+    cases = sorted(p for p in (FIXTURE_ROOT / version).iterdir() if (p / "values.yaml").is_file())
+    assert cases
+    effective = {case.name: _effective(version, case) for case in cases}
+    verdicts = {name: _verdicts(values, version) for name, values in effective.items() if values is not None}
+    assert {name: v for name, v in verdicts.items() if v[0] != v[1]} == {}
+    assert any(quick for quick, _ in verdicts.values())
+
+
+def test_the_quick_check_leaves_the_values_as_they_are():
+    effective = values_module.merge_defaults(values_module.load_defaults("v0.4.12"), {})
+    before = copy.deepcopy(effective)
+    assert values_module._quick("v0.4.12")(effective)
+    assert effective == before  # no default filled in
+
+
+def _leaves(node: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(node, dict):
+        return [p for key, value in node.items() for p in _leaves(value, (*path, key))] + [path]
+    if isinstance(node, list):
+        return [p for i, value in enumerate(node) for p in _leaves(value, (*path, i))] + [path]
+    return [path]
+
+
+_DEFAULTS = values_module.merge_defaults(values_module.load_defaults("v0.4.12"), {})
+_PATHS = [p for p in _leaves(_DEFAULTS) if p]
+_ODD = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False),
+                 st.sampled_from(["", "x", "1", "true", "nvidia", "hf://a/b"]), st.just([]), st.just({}),
+                 st.just([{"name": "x"}]), st.just({"unknownKey": 1}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.lists(st.tuples(st.sampled_from(_PATHS), _ODD), min_size=1, max_size=3))
+def test_values_the_quick_check_passes_are_valid_for_jsonschema(changes):
+    values = copy.deepcopy(_DEFAULTS)
+    for path, value in changes:
+        node = values
+        try:
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):  # an earlier change replaced a parent
+            continue
+    quick, full = _verdicts(values, "v0.4.12")
+    assert full or not quick, f"fastjsonschema passes values jsonschema refuses: {changes}"
+
+
+def test_the_compiled_check_is_kept_and_a_damaged_entry_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    values_module._quick.cache_clear()
+    try:
+        assert values_module._quick("v0.4.12") is not None
+        entries = list((tmp_path / values_module.QUICK_SECTION).iterdir())
+        assert len(entries) == 1
+        values_module._quick.cache_clear()
+        assert values_module._quick("v0.4.12")({"decode": {"replicas": "x"}}) is False  # read back: a check
+        entries[0].write_bytes(entries[0].read_bytes()[:-10])  # cut short
+        values_module._quick.cache_clear()
+        check = values_module._quick("v0.4.12")
+        assert check is not None and check(copy.deepcopy(_DEFAULTS))
+        assert cache.read_bytes(values_module.QUICK_SECTION, entries[0].name) is not None
+    finally:
+        values_module._quick.cache_clear()
+
+
+def test_without_a_cache_jsonschema_alone_decides(monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    values_module._quick.cache_clear()
+    try:
+        assert values_module._quick("v0.4.12") is None
+        effective = values_module.merge_defaults(values_module.load_defaults("v0.4.12"), {"decode": {"replicas": "x"}})
+        with pytest.raises(InputError, match="decode.replicas"):
+            values_module.validate(effective, "v0.4.12", "values.yaml")
+    finally:
+        values_module._quick.cache_clear()

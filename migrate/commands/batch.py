@@ -73,7 +73,18 @@ def run(opts: BatchOptions) -> int:
 
 
 def execute(opts: BatchOptions) -> BatchResult:
-    """Find the jobs, check the tools once, place the library, migrate everything."""
+    """Find the jobs, check the tools once, place the library, migrate everything (values are
+    checked by jsonschema alone: see migrate.values.quick_check)."""
+    from migrate import values
+
+    values.quick_check(False)
+    try:
+        return _execute(opts)
+    finally:
+        values.quick_check(True)
+
+
+def _execute(opts: BatchOptions) -> BatchResult:
     jobs = load_jobs(opts.values_dir, opts.index, namespace=opts.namespace, chart_version=opts.chart_version,
                      renders=opts.verify_against_dir)
     check_kustomize(opts.tools)

@@ -1,7 +1,8 @@
 """The ``helm-to-kustomize`` command (also ``python -m migrate``).
 
 ``--version`` alone is answered before click and the commands are imported, so
-that scripts probing the version pay only for the interpreter.
+that scripts probing the version pay only for the interpreter. A migration starts its
+Kustomize process first (migrate.earlybuild).
 """
 
 from __future__ import annotations
@@ -15,9 +16,40 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"{PROG} {__version__}")
         return
+    from migrate import earlybuild
+
+    earlybuild.start(sys.argv[1:])  # a migration's Kustomize starts while the rest is imported
     from migrate.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    except SystemExit as exc:
+        _exit(exc)
+
+
+def _exit(exc: SystemExit) -> None:
+    """End the process as ``exc`` would, without tearing the interpreter down (freeing every
+    object of a migration takes about as long as its last steps): the exit handlers run and the
+    output is flushed, then the process exits. While a thread that the interpreter would wait
+    for still runs, the exit is the ordinary one."""
+    import atexit
+    import os
+    import threading
+
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.main_thread()):
+        raise exc
+    code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: what could not be written is lost, as on an ordinary exit
+        code = code or 120
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -333,13 +334,30 @@ def find_kustomize(option: str | None = None) -> Tool:
     explicit = option or os.environ.get(KUSTOMIZE_ENV)
     if explicit:
         return _kustomize_tool(_existing(explicit, "kustomize"))
-    candidates = [
-        LOCAL_TOOLS_DIR / "kustomize",
-        LOCAL_TOOLS_DIR / "kubectl",
-        shutil.which("kustomize"),
-        shutil.which("kubectl"),
-    ]
-    return _first_usable("kustomize", candidates, _kustomize_tool)
+    return _first_usable("kustomize", _kustomize_candidates(), _kustomize_tool)
+
+
+def _kustomize_candidates() -> list[Path | str | None]:
+    return [LOCAL_TOOLS_DIR / "kustomize", LOCAL_TOOLS_DIR / "kubectl", shutil.which("kustomize"),
+            shutil.which("kubectl")]
+
+
+def kustomize_prefix(option: str | None = None) -> tuple[str, ...] | None:
+    """The build command (without its directory) of the program :func:`find_kustomize` would
+    try first, found without running it (None: none found); raises ToolError as it does for an
+    explicit program that is not there."""
+    explicit = option or os.environ.get(KUSTOMIZE_ENV)
+    if explicit:
+        path = _existing(explicit, "kustomize")
+    else:
+        path = next((str(c) for c in _kustomize_candidates() if c is not None and Path(c).is_file()), None)
+        if path is None:
+            return None
+    return (path, *_build_verb(path))
+
+
+def _build_verb(path: str) -> tuple[str, ...]:
+    return ("kustomize",) if _is_kubectl(path) else ("build",)
 
 
 def find_helm(option: str | None = None) -> Tool:
@@ -358,11 +376,37 @@ def kustomize_build(overlay_dir: Path, kustomize: str | None = None) -> str:
     if not any((overlay_dir / name).is_file() for name in _KUSTOMIZATION_FILES):
         raise InputError("no kustomization.yaml in the overlay directory", file=str(overlay_dir))
     tool = find_kustomize(kustomize)
-    verb = ("kustomize",) if _is_kubectl(tool.path) else ("build",)
-    cmd = [*tool.argv, *verb, str(overlay_dir)]
-    text = run(cmd)
+    cmd = [*tool.argv, *_build_verb(tool.path), str(overlay_dir)]
+    text = _early_build(cmd, overlay_dir)
+    if text is None:
+        text = run(cmd)
     check_objects(text, cmd)
     return text
+
+
+def _early_build(cmd: list[str], overlay_dir: Path) -> str | None:
+    """``cmd``'s output from the Kustomize started early for it (migrate.earlybuild), if there
+    is one and it can stand for the direct build; else None."""
+    early = sys.modules.get("migrate.earlybuild")
+    if early is None or early._pending is None or _sets_build_options(overlay_dir):
+        return None
+    taken = early.take(cmd[:-1])
+    return taken.build(overlay_dir, cmd) if taken is not None else None
+
+
+def _sets_build_options(overlay_dir: Path) -> bool:
+    """Whether the kustomization sets what only a root kustomization applies (sortOptions) or
+    what records where objects came from (buildMetadata): such a build is not run under another
+    root."""
+    for name in _KUSTOMIZATION_FILES:
+        path = overlay_dir / name
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return True
+            return "sortOptions" in text or "buildMetadata" in text
+    return True
 
 
 def check_objects(text: str, cmd: Sequence[str], *, objects: bool = True) -> None:

@@ -1,0 +1,171 @@
+"""A migration in a new process starts Kustomize first; its build is the direct build."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from migrate import earlybuild, tools
+from migrate.cli import cli as cli_group
+from migrate.errors import ToolError
+
+pytestmark = pytest.mark.skipif(not earlybuild.supported(), reason="early builds are Linux only")
+
+EXAMPLES = ROOT / "kustomize" / "overlays" / "examples"
+CONSOLE = "import sys; from migrate.__main__ import main; sys.argv[0] = 'helm-to-kustomize'; main()"
+
+
+def _prefix() -> tuple[str, ...]:
+    tool = tools.find_kustomize()
+    return tools.kustomize_prefix(tool.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _nothing_pending():
+    yield
+    earlybuild.discard()
+
+
+@pytest.mark.parametrize("example", ["single-node-nvidia", "pd-disaggregation", "multinode-monitoring"])
+def test_an_early_build_prints_what_the_direct_build_prints(example):
+    overlay = EXAMPLES / example
+    early = earlybuild.Early(_prefix())
+    time.sleep(0.2)  # Kustomize has started and waits on the FIFO
+    text = early.build(overlay, [*_prefix(), str(overlay)])
+    assert text is not None
+    assert text == tools.run([*_prefix(), str(overlay)])
+    assert not Path(early.root).exists()
+    assert early.proc.returncode == 0
+
+
+def test_a_build_that_fails_early_is_run_again_and_reports_the_direct_error(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "kustomization.yaml").write_text("resources:\n- missing.yaml\n")
+    earlybuild._pending = earlybuild.Early(_prefix())
+    with pytest.raises(ToolError) as err:
+        tools.kustomize_build(broken)
+    assert str(broken) in str(err.value)
+    assert "helm-to-kustomize-build-" not in str(err.value)
+    assert earlybuild._pending is None  # taken
+
+
+def test_an_overlay_that_sets_sort_options_is_built_directly(tmp_path):
+    overlay = tmp_path / "sorted"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources:\n- cm.yaml\nsortOptions:\n  order: fifo\n")
+    (overlay / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    early = earlybuild.Early(_prefix())
+    earlybuild._pending = early
+    assert "name: a" in tools.kustomize_build(overlay)
+    assert earlybuild._pending is early  # left for a build it can stand for
+
+
+def test_an_early_build_of_another_program_is_stopped():
+    early = earlybuild.Early(_prefix())
+    earlybuild._pending = early
+    assert earlybuild.take(("/usr/bin/kustomize", "build")) is None
+    assert early.proc.returncode is not None
+    assert not Path(early.root).exists()
+
+
+def test_only_a_migration_starts_early():
+    assert earlybuild._builds_early(["values.yaml", "-o", "out"])
+    assert earlybuild._builds_early(["migrate", "values.yaml", "-o", "out"])
+    for argv in (["verify", "overlay"], ["batch", "dir", "-o", "out"], ["--help"], ["values.yaml", "--help"], [],
+                 ["--debug", "values.yaml"]):
+        assert not earlybuild._builds_early(argv), argv
+    assert earlybuild._option(["a", "--kustomize", "k1", "--kustomize=k2"], "--kustomize") == "k2"
+
+
+def test_the_commands_are_those_of_the_command_line():
+    assert set(earlybuild.COMMANDS) == set(cli_group.commands)
+
+
+@pytest.mark.parametrize("delay", [0, 0.3], ids=["before-kustomize-opens-the-fifo", "after"])
+def test_a_process_that_dies_before_it_builds_leaves_no_kustomize_behind(tmp_path, delay):
+    script = ("import os, sys, time; from migrate import earlybuild; earlybuild.start(sys.argv[1:]); "
+              f"print(earlybuild._pending.proc.pid, flush=True); time.sleep({delay}); os._exit(9)")
+    done = subprocess.run([sys.executable, "-c", script, "values.yaml", "-o", str(tmp_path / "out")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    pid = done.stdout.strip()
+    deadline = time.monotonic() + 10
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid))
+
+
+def test_a_migration_in_a_new_process_builds_once_with_the_early_kustomize(tmp_path):
+    """A wrapper logs each run of the real Kustomize: one build, of the early root, and the
+    overlay verifies; no root is left behind."""
+    real = tools.find_kustomize().path
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / ("kubectl-logged" if tools._is_kubectl(real) else "kustomize-logged")
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    case = FIXTURES / "example-pd-disaggregation"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", CONSOLE, case / "values.yaml", "-o", tmp_path / "pd", "--release",
+                           "pd", "--namespace", "default", "--verify-against", case / "manifest.yaml", "--kustomize",
+                           wrapper], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "verify: equivalent to the Helm render" in done.stdout
+    builds = [line.split() for line in log.read_text().splitlines() if "version" not in line]
+    assert len(builds) >= 1
+    assert Path(builds[0][-1]).name.startswith("helm-to-kustomize-build-")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("helm-to-kustomize-build-")]
+
+
+def test_a_failed_migration_stops_the_early_kustomize(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", CONSOLE, tmp_path / "missing.yaml", "-o", tmp_path / "out"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("helm-to-kustomize: error: ") and "missing.yaml" in done.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("helm-to-kustomize-build-")]
+
+
+# --- the end of the process ------------------------------------------------------------------
+
+_EXIT_SCRIPT = """
+import atexit, sys, threading, time
+from migrate.__main__ import _exit
+atexit.register(lambda: print("exit handler ran"))
+sys.stdout.write("x" * 200_000 + "\\n")
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+_exit(SystemExit(int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("code", ["0", "3", "a message"])
+def test_the_fast_exit_flushes_runs_the_exit_handlers_and_keeps_the_code(code):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, "plain", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert done.stdout == "x" * 200_000 + "\nexit handler ran\n"
+    assert done.returncode == (int(code) if code.isdigit() else 1)
+    assert done.stderr == ("" if code.isdigit() else "a message\n")
+
+
+def test_a_thread_still_running_gets_the_ordinary_exit():
+    done = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, "thread", "4"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 4
+    assert done.stdout.endswith("thread finished\nexit handler ran\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import shutil
@@ -340,7 +341,9 @@ _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, getattr(errno, "ENOTSUP", errno.EINV
                 getattr(errno, "EOPNOTSUPP", errno.EINVAL)}
 
 
+@functools.cache
 def _libc_rename() -> tuple[str, Any] | None:
+    """The C library's rename with flags (looked up when first needed: ctypes loads slowly)."""
     try:
         import ctypes
 
@@ -354,16 +357,14 @@ def _libc_rename() -> tuple[str, Any] | None:
     return None
 
 
-_LIBC_RENAME = _libc_rename()
-
-
 def _rename(source: Path, target: Path, how: str) -> bool:
     """Rename with ``how`` (noreplace or exchange); False when this system cannot."""
-    if _LIBC_RENAME is None:
+    found = _libc_rename()
+    if found is None:
         return False
     import ctypes
 
-    name, function = _LIBC_RENAME
+    name, function = found
     flags = _FLAGS[name][how]
     src, dst = os.fsencode(source), os.fsencode(target)
     result = function(_AT_FDCWD, src, _AT_FDCWD, dst, flags) if name == "renameat2" else function(src, dst, flags)

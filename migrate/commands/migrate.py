@@ -83,9 +83,10 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
         def check() -> list[str]:
             values.validate(effective, version, str(opts.values))
             warnings = model_disagreement(real, effective, release, namespace, version)
-            # what the end of the migration imports, imported while Kustomize renders
+            # what the end of the migration imports and looks up, while Kustomize renders
             from migrate import hints, placement  # noqa: F401
             from migrate.reporters import migration  # noqa: F401
+            ov._libc_rename()
             return warnings
 
         checks = tools.Background(check, start=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from migrate.compare import ObjectResult, Result, Status
 from migrate.reporters.base import Reporter, difference_line
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 SUITE = "helm-to-kustomize verify"
 
@@ -15,6 +18,8 @@ class JunitReporter(Reporter):
     suffix = ".xml"
 
     def render(self, result: Result) -> str:
+        import xml.etree.ElementTree as ET  # here: most runs write no JUnit
+
         failures = str(len(result.not_equal()))
         tests = str(len(result.objects))
         root = ET.Element("testsuites", name=SUITE, tests=tests, failures=failures, errors="0")
@@ -32,6 +37,8 @@ class JunitReporter(Reporter):
 
 
 def _testcase(suite: ET.Element, obj: ObjectResult) -> None:
+    import xml.etree.ElementTree as ET
+
     case = ET.SubElement(suite, "testcase", classname=obj.kind, name=obj.id)
     if obj.status is Status.EQUAL:
         return

@@ -1,8 +1,7 @@
 """The ``helm-to-kustomize`` command (also ``python -m migrate``).
 
 ``--version`` alone is answered before click and the commands are imported, so
-that scripts probing the version pay only for the interpreter. A migration starts its
-Kustomize process first (migrate.earlybuild).
+that scripts probing the version pay only for the interpreter.
 """
 
 from __future__ import annotations
@@ -16,9 +15,6 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"{PROG} {__version__}")
         return
-    from migrate import earlybuild
-
-    earlybuild.start(sys.argv[1:])  # a migration's Kustomize starts while the rest is imported
     from migrate.cli import main as cli_main
 
     try:

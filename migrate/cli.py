@@ -298,6 +298,14 @@ def main() -> None:
     behind; either exits 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, _interrupted)
+    from migrate import earlybuild
+
+    # a migration's Kustomize starts while the commands are imported (after the handlers, so
+    # that a signal now stops it and is reported as any other)
+    code = _run_reporting_errors(lambda: earlybuild.start(sys.argv[1:]), debug=False)
+    if code:
+        _stop_commands()
+        sys.exit(code)
     cli.main(prog_name=PROG)
 
 

@@ -2,7 +2,8 @@
 
 Most of a small build is Kustomize starting: kubectl spends about 40 ms of a 65 ms build on
 this machine before it reads a kustomization. So ``helm-to-kustomize VALUES -o DIR`` in a new
-process starts Kustomize first thing (:func:`start`, from ``migrate.__main__``), on a temporary
+process starts Kustomize first thing (:func:`start`, from ``migrate.cli.main`` once the signal
+handlers are in place, before the commands are imported), on a temporary
 root whose ``kustomization.yaml`` is a FIFO. Kustomize starts while Python imports and fits,
 opens the FIFO and waits. The run's first build with that program (``tools.kustomize_build``)
 takes it (:func:`take`): :meth:`Early.build` writes ``resources: [DIRECTORY]`` (relative) into
@@ -61,11 +62,13 @@ class Early:
             self.proc = subprocess.Popen([*self.prefix, self.root], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                                          preexec_fn=_dies_with(os.getpid()))
-        except BaseException:
+            with tools._LIVE_LOCK:
+                tools._LIVE[self.proc] = os.getpid()
+        except BaseException:  # a signal too: what was started is stopped
+            if getattr(self, "proc", None) is not None:
+                tools._stop(self.proc)
             self.close()
             raise
-        with tools._LIVE_LOCK:
-            tools._LIVE[self.proc] = os.getpid()
         self.owner = os.getpid()
 
     def build(self, directory: Path, shown: Sequence[str]) -> str | None:
@@ -169,13 +172,16 @@ def supported() -> bool:
 
 def start(argv: Sequence[str]) -> None:
     """Start Kustomize for the run of ``argv`` (the command line after the program's name) when
-    that run is a migration; never raises and never refuses the command line: click parses it."""
+    that run is a migration. It never refuses the command line (click parses it) and raises
+    only what a signal raises."""
     global _pending
     if not supported() or not _builds_early(argv):
         return
-    try:
-        from migrate import tools
+    from migrate import tools
 
+    if tools._stopping is not None:  # interrupted already
+        return
+    try:
         prefix = tools.kustomize_prefix(_option(argv, "--kustomize"))
         if prefix is None:
             return

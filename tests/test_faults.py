@@ -417,8 +417,11 @@ def _wait_for(condition, seconds: float = 30) -> bool:
     return condition()
 
 
+@pytest.mark.parametrize("when", ["kustomize-started", "overlay-staged"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_exits_128_plus_it_and_leaves_nothing(tmp_path, fake, signum):
+def test_a_signal_exits_128_plus_it_and_leaves_nothing(tmp_path, fake, signum, when):
+    """Kustomize starts (early, while the commands are imported), or the overlay is staged and
+    its build waits on the hanging Kustomize: either way the signal ends the run cleanly."""
     log, pids = fake("hang")
     run = tmp_path / "run"
     run.mkdir()
@@ -426,6 +429,9 @@ def test_a_signal_exits_128_plus_it_and_leaves_nothing(tmp_path, fake, signum):
     before = snapshot(run)
     proc = _console(values, "-o", run / "out", "--kustomize", FAKE_KUSTOMIZE)
     assert _wait_for(lambda: _lines(pids)), proc.communicate()
+    if when == "overlay-staged":
+        assert _wait_for(lambda: any(p.name.startswith(".out.") for p in run.iterdir())), proc.communicate()
+        time.sleep(0.3)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signum, stderr

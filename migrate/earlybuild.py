@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -85,7 +86,8 @@ class Early:
         deadline = time.monotonic() + seconds
         try:
             relative = os.path.relpath(os.path.realpath(directory), self.root)
-            os.write(self._fd, f"resources:\n- {relative}\n".encode())
+            # quoted (JSON is YAML): a path with " #" or ": " in it stays one path
+            os.write(self._fd, f"resources:\n- {json.dumps(relative)}\n".encode())
             read = self._wait_read(deadline)
             os.close(self._fd)  # Kustomize now reads the end of the file
             self._fd = -1

@@ -52,6 +52,15 @@ def test_an_early_build_prints_what_the_direct_build_prints(example):
     assert early.proc.returncode == 0
 
 
+def test_a_directory_named_like_yaml_syntax_is_built_as_named(tmp_path):
+    odd = tmp_path / "a #b: c" / "overlay"
+    odd.mkdir(parents=True)
+    (odd / "kustomization.yaml").write_text("configMapGenerator:\n- name: odd\n  literals: [a=b]\n")
+    early = earlybuild.Early(_prefix())
+    text = early.build(odd, [*_prefix(), str(odd)])
+    assert text is not None and "name: odd-" in text
+
+
 def test_a_build_that_fails_early_is_run_again_and_reports_the_direct_error(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()

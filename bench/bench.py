@@ -23,7 +23,7 @@ Each time is wall clock (CPU, user + sys of the process tree, in brackets): on a
 machine other load inflates wall times. A command and its floor run in turn, A B A B, and each
 ratio is the median of the pairs' ratios. Memory is the operating system's peak resident size
 of the largest process, and the peak of the whole tree sampled every 20 ms. The bench uses
-caches of its own, never the user's, and compiles the package's bytecode first, as installing
+caches (and a cache key) of its own, never the user's, and compiles the package's bytecode first, as installing
 a wheel does. Not part of the test suite.
 """
 
@@ -60,7 +60,7 @@ TARGET_STARTUP_MS = 150
 sys.path.insert(0, str(ROOT))
 
 from migrate import tools  # noqa: E402
-from migrate.cache import CACHE_ENV  # noqa: E402
+from migrate.cache import CACHE_ENV, STATE_ENV  # noqa: E402
 from migrate.commands import batch  # noqa: E402
 
 
@@ -480,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "migrate", quiet=1)  # as `pip install` does for a wheel
     work = Path(tempfile.mkdtemp(prefix="h2k-bench-"))
     os.environ[CACHE_ENV] = str(work / "cache")  # this process's migrations (in-process)
+    os.environ[STATE_ENV] = str(work / "state")  # the cache's signing key: not the user's either
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     try:
         report(args, work)

@@ -255,6 +255,77 @@ def write_bytes(section: str, key: str, body: bytes) -> None:
             temporary.unlink()
 
 
+STATE_ENV = "XDG_STATE_HOME"
+KEY_BYTES = 32
+
+
+@lru_cache(maxsize=None)
+def signing_key() -> bytes | None:
+    """This user's secret for the entries that hold code (see :func:`write_signed`), kept
+    outside the cache, so that a cache restored from elsewhere (a CI cache of another branch)
+    cannot bring code that runs: ``$XDG_STATE_HOME/helm-to-kustomize/cache.key``, else
+    ``~/.local/state/helm-to-kustomize/cache.key``, made on first use (mode 0600). None when
+    it cannot be read or made, or is not this user's alone."""
+    base = os.environ.get(STATE_ENV) or os.path.join(os.path.expanduser("~"), ".local", "state")
+    path = Path(base) / "helm-to-kustomize" / "cache.key"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:  # made by a parallel run: read it
+                continue
+            except OSError:
+                return None
+            try:
+                key = os.urandom(KEY_BYTES)
+                os.write(fd, key)
+                return key
+            except OSError:
+                return None
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            mine = stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
+            key = os.read(fd, KEY_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return key if mine and len(key) == KEY_BYTES else None
+    return None
+
+
+def write_signed(section: str, key: str, body: bytes) -> None:
+    """Store ``body`` with an HMAC under :func:`signing_key` (nothing without a key)."""
+    import hmac
+
+    secret = signing_key()
+    if secret is not None:
+        write_bytes(section, key, hmac.new(secret, body, "sha256").digest() + body)
+
+
+def read_signed(section: str, key: str) -> bytes | None:
+    """The body stored by :func:`write_signed`, or None when there is none, there is no key,
+    or its HMAC does not match (then the entry is removed)."""
+    import hmac
+
+    secret = signing_key()
+    stored = read_bytes(section, key) if secret is not None else None
+    if stored is None:
+        return None
+    mac, body = stored[:32], stored[32:]
+    if not hmac.compare_digest(mac, hmac.new(secret, body, "sha256").digest()):
+        _remove(cache_dir() / section / key)  # type: ignore[operator]
+        return None
+    return body
+
+
 class RenderCache:
     """Renders of kustomizations on one library with one Kustomize program."""
 

@@ -202,11 +202,14 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
     """Whether values meet ``version``'s schema, by the code ``fastjsonschema`` generates for it
     (without filling in defaults). Generating and compiling that code takes longer than
     ``jsonschema`` does, so it is kept in the cache, compiled (``marshal``), under the schema's
-    digest, the ``fastjsonschema`` version and the Python version; with no cache entry and no
-    cache, None (``jsonschema`` alone)."""
+    digest, the generator's version and options and the bytecode's magic number. An entry holds
+    code, so it is signed with this user's key, kept outside the cache (cache.write_signed): an
+    entry restored from elsewhere is not run. Only draft-07 schemas without remote references
+    are compiled (those ``fastjsonschema`` and ``jsonschema`` read alike; every shipped one). With
+    no cache, no key, or another schema: None (``jsonschema`` alone)."""
     from migrate import cache
 
-    if cache.cache_dir() is None:
+    if cache.cache_dir() is None or cache.signing_key() is None:
         return None
     try:
         import fastjsonschema
@@ -218,12 +221,14 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
     except OSError:
         return None
     import hashlib
+    import importlib.util
     import marshal
-    import sys
 
-    key = cache.digest("values-schema", hashlib.sha256(raw).hexdigest(), fastjsonschema.VERSION, sys.version)
+    options = {"use_default": False, "detailed_exceptions": False}
+    key = cache.digest("values-schema", hashlib.sha256(raw).hexdigest(), fastjsonschema.VERSION, options,
+                       importlib.util.MAGIC_NUMBER.hex())
     code = None
-    body = cache.read_bytes(QUICK_SECTION, key)
+    body = cache.read_signed(QUICK_SECTION, key)
     if body is not None:
         try:
             code = marshal.loads(body)
@@ -231,11 +236,14 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
             code = None
     if code is None:
         try:
-            source = fastjsonschema.compile_to_code(json.loads(raw), use_default=False, detailed_exceptions=False)
+            schema = json.loads(raw)
+            if not _compilable(schema):
+                return None
+            source = fastjsonschema.compile_to_code(schema, **options)
             code = compile(source, f"<values schema {version}>", "exec")
         except Exception:  # noqa: BLE001 - a schema it cannot compile: jsonschema alone decides
             return None
-        cache.write_bytes(QUICK_SECTION, key, marshal.dumps(code))
+        cache.write_signed(QUICK_SECTION, key, marshal.dumps(code))
     namespace: dict[str, Any] = {}
     try:
         exec(code, namespace)  # noqa: S102 - fastjsonschema's own output, checksummed in our cache
@@ -251,6 +259,23 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
         return True
 
     return quick
+
+
+def _compilable(schema: Any) -> bool:
+    """A draft-07 schema whose references are all local (``#...``)."""
+    if not isinstance(schema, dict) or "draft-07" not in str(schema.get("$schema", "")):
+        return False
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 @lru_cache(maxsize=4)

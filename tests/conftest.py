@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from migrate import tools
-from migrate.cache import CACHE_ENV
+from migrate.cache import CACHE_ENV, STATE_ENV
 from migrate.cli import cli as cli_group
 from migrate.errors import ToolError
 
@@ -38,10 +38,12 @@ def helm_bin() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A cache directory of this session's own, so that no earlier run's entries take part."""
+    """A cache directory (and signing key) of this session's own, so that no earlier run's
+    entries take part and nothing is written to the user's home."""
     directory = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV, str(directory))
+        patch.setenv(STATE_ENV, str(tmp_path_factory.mktemp("state")))  # the cache's signing key
         yield directory
 
 

@@ -147,3 +147,56 @@ def test_without_a_cache_jsonschema_alone_decides(monkeypatch):
             values_module.validate(effective, "v0.4.12", "values.yaml")
     finally:
         values_module._quick.cache_clear()
+
+
+def _fresh_quick(monkeypatch, cache_dir: Path, state: Path) -> None:
+    monkeypatch.setenv(cache.CACHE_ENV, str(cache_dir))
+    monkeypatch.setenv(cache.STATE_ENV, str(state))
+    cache.signing_key.cache_clear()
+    values_module._quick.cache_clear()
+
+
+def test_a_compiled_check_signed_with_another_key_is_not_run(tmp_path, monkeypatch):
+    """A cache restored from elsewhere (another user's, another CI runner's) holds code signed
+    with another key: it is removed and compiled again, never run."""
+    try:
+        _fresh_quick(monkeypatch, tmp_path / "cache", tmp_path / "state-a")
+        assert values_module._quick("v0.4.12") is not None
+        entry = next((tmp_path / "cache" / values_module.QUICK_SECTION).iterdir())
+        signed_by_a = entry.read_bytes()
+        _fresh_quick(monkeypatch, tmp_path / "cache", tmp_path / "state-b")
+        assert cache.read_signed(values_module.QUICK_SECTION, entry.name) is None  # not B's: removed
+        assert not entry.exists()
+        assert values_module._quick("v0.4.12") is not None  # compiled again, signed by B
+        assert entry.read_bytes() != signed_by_a
+        assert cache.read_signed(values_module.QUICK_SECTION, entry.name) is not None
+    finally:
+        cache.signing_key.cache_clear()
+        values_module._quick.cache_clear()
+
+
+def test_a_key_others_can_read_is_not_used(tmp_path, monkeypatch):
+    try:
+        _fresh_quick(monkeypatch, tmp_path / "cache", tmp_path / "state")
+        assert cache.signing_key() is not None
+        key = tmp_path / "state" / "helm-to-kustomize" / "cache.key"
+        assert key.stat().st_mode & 0o777 == 0o600
+        key.chmod(0o644)
+        _fresh_quick(monkeypatch, tmp_path / "cache", tmp_path / "state")
+        assert cache.signing_key() is None
+        assert values_module._quick("v0.4.12") is None  # jsonschema alone
+        effective = values_module.merge_defaults(values_module.load_defaults("v0.4.12"), {"decode": {"replicas": "x"}})
+        with pytest.raises(InputError, match="decode.replicas"):
+            values_module.validate(effective, "v0.4.12", "values.yaml")
+    finally:
+        cache.signing_key.cache_clear()
+        values_module._quick.cache_clear()
+
+
+def test_only_draft_07_schemas_with_local_references_are_compiled():
+    assert values_module._compilable({"$schema": "http://json-schema.org/draft-07/schema#",
+                                      "properties": {"a": {"$ref": "#/definitions/x"}}})
+    assert not values_module._compilable({"$schema": "https://json-schema.org/draft/2020-12/schema"})
+    assert not values_module._compilable({"properties": {}})
+    assert not values_module._compilable({"$schema": "http://json-schema.org/draft-07/schema#",
+                                          "items": [{"$ref": "https://example.com/s.json"}]})

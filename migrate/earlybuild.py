@@ -10,14 +10,17 @@ takes it (:func:`take`): :meth:`Early.build` writes ``resources: [DIRECTORY]`` (
 the FIFO and collects the output as any command is collected (time limit, output limit,
 interrupt). The root adds nothing but that one resource, so the output is the directory's own
 build. A build that fails, or whose Kustomize did not read the FIFO, is not trusted: the caller
-runs it again directly, so that what the user sees is what a direct build gives.
+runs it again directly, so that what the user sees is what a direct build gives. Only a program
+an earlier run has checked is started early (``tools.kustomize_prefix``: its version probe is
+in the cache), so that no program gets build arguments before its version is checked.
 
 Nothing is left behind. Kustomize is killed when this process dies (PR_SET_PDEATHSIG), even
 by SIGKILL. This process holds the FIFO open for reading and writing from the start, so
 Kustomize's open never waits, and once it has opened the FIFO, the end of this process is also
 the end of its file (an empty kustomization: Kustomize exits). A build nobody takes is killed
-with the run's other commands (``tools.stop_all``), and its root is removed at exit. A start
-that fails for any reason starts nothing: every build then starts when it is asked for.
+with the run's other commands (``tools.stop_all``); every early build still open at exit is
+stopped and its root removed; a process forked from this one closes the FIFO. A start that
+fails for any reason starts nothing: every build then starts when it is asked for.
 
 Linux only (PR_SET_PDEATHSIG, a FIFO opened for reading and writing, FIONREAD on it). No
 library does this.
@@ -45,6 +48,7 @@ _POLL = 0.0005  # seconds between looks at whether Kustomize has read the FIFO
 
 _lock = threading.Lock()
 _pending: Early | None = None
+_open: set[Early] = set()  # every early build of this process not yet closed (stopped at exit)
 
 
 class Early:
@@ -54,9 +58,12 @@ class Early:
         from migrate import tools
 
         self.prefix = tuple(prefix)
+        self.owner = os.getpid()
         self.root = os.path.realpath(_new_root())
         fifo = os.path.join(self.root, _KUSTOMIZATION)
         self._fd = -1
+        with _lock:
+            _open.add(self)
         try:
             os.mkfifo(fifo, 0o600)
             self._fd = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)
@@ -70,7 +77,6 @@ class Early:
                 tools._stop(self.proc)
             self.close()
             raise
-        self.owner = os.getpid()
 
     def build(self, directory: Path, shown: Sequence[str]) -> str | None:
         """The build of ``directory``, or None when it is not to be trusted (Kustomize failed
@@ -79,21 +85,21 @@ class Early:
         messages name ``shown``, the direct build's command."""
         from migrate import tools
 
-        if tools._stopping is not None:
-            self.close()
-            tools._raise_stopping()
-        seconds = tools.command_timeout()
-        deadline = time.monotonic() + seconds
         try:
+            if tools._stopping is not None:
+                tools._raise_stopping()
+            seconds = tools.command_timeout()
+            deadline = time.monotonic() + seconds
             relative = os.path.relpath(os.path.realpath(directory), self.root)
             # quoted (JSON is YAML): a path with " #" or ": " in it stays one path
-            os.write(self._fd, f"resources:\n- {json.dumps(relative)}\n".encode())
+            os.write(self._fd, f"resources:\n- {json.dumps(relative, ensure_ascii=False)}\n".encode())
             read = self._wait_read(deadline)
             os.close(self._fd)  # Kustomize now reads the end of the file
             self._fd = -1
             out, _ = tools._collect(self.proc, shown, deadline, seconds, tools.MAX_OUTPUT_BYTES)
         except BaseException:
-            tools._stop(self.proc)
+            if self.proc.returncode is None:
+                tools._stop(self.proc)
             raise
         finally:
             self.close()
@@ -123,11 +129,14 @@ class Early:
         """Kill the process (a build nobody takes) and remove its root."""
         from migrate import tools
 
-        tools._stop(self.proc)
+        if getattr(self, "proc", None) is not None:
+            tools._stop(self.proc)
         self.close()
 
     def close(self) -> None:
         """Close the FIFO, forget the process and remove the root (the process is left to end)."""
+        with _lock:
+            _open.discard(self)
         if self._fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -192,7 +201,6 @@ def start(argv: Sequence[str]) -> None:
         return
     with _lock:
         _pending = early
-    atexit.register(discard)
 
 
 def take(prefix: Sequence[str]) -> Early | None:
@@ -212,12 +220,32 @@ def take(prefix: Sequence[str]) -> Early | None:
 
 
 def discard() -> None:
-    """Stop an early build nobody took (at exit)."""
+    """Stop every early build of this process that is still open: the one nobody took, and one
+    left between its start and its end by a signal or an error (at exit)."""
     global _pending
     with _lock:
-        early, _pending = _pending, None
-    if early is not None and early.owner == os.getpid():
+        _pending = None
+        left = [early for early in _open if early.owner == os.getpid()]
+    for early in left:
         early.stop()
+
+
+def _forget_in_child() -> None:
+    """In a process forked from this one: the parent's FIFOs are closed (a writer kept open
+    would keep its Kustomize waiting), its builds are not this process's."""
+    global _pending
+    for early in list(_open):
+        if early._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(early._fd)
+            early._fd = -1
+    _open.clear()
+    _pending = None
+
+
+atexit.register(discard)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _builds_early(argv: Sequence[str]) -> bool:

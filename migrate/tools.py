@@ -344,16 +344,23 @@ def _kustomize_candidates() -> list[Path | str | None]:
 
 def kustomize_prefix(option: str | None = None) -> tuple[str, ...] | None:
     """The build command (without its directory) of the program :func:`find_kustomize` would
-    try first, found without running it (None: none found); raises ToolError as it does for an
-    explicit program that is not there."""
+    try first, when an earlier run's version probe of that very program (in the cache) says
+    it is usable, so that nothing runs to find it and no program is given build arguments
+    before its version is checked. None otherwise (no cache entry, a script, none found);
+    ToolError as :func:`find_kustomize` raises it for a program that is missing or too old."""
     explicit = option or os.environ.get(KUSTOMIZE_ENV)
     if explicit:
         path = _existing(explicit, "kustomize")
     else:
         path = next((str(c) for c in _kustomize_candidates() if c is not None and Path(c).is_file()), None)
-        if path is None:
-            return None
-    return (path, *_build_verb(path))
+    if path is None or not _probe_known(path, _kustomize_probe(path)):
+        return None
+    tool = _kustomize_tool(path)  # from the cached probe: nothing runs
+    return (*tool.argv, *_build_verb(tool.path))
+
+
+def _kustomize_probe(path: str) -> tuple[str, ...]:
+    return ("version", "--client") if _is_kubectl(path) else ("version",)
 
 
 def _build_verb(path: str) -> tuple[str, ...]:
@@ -552,15 +559,31 @@ def _kubectl_versions(path: str) -> tuple[Version, Version]:
     return _as_version(client), _as_version(kustomize) if kustomize else (0, 0, 0)
 
 
+def _probe_key(path: str, args: tuple[str, ...]) -> str | None:
+    """The cache key of a probe; None for a script (a version manager's shim may run another
+    program each time: never cached)."""
+    from migrate import cache
+
+    try:
+        return None if _is_script(path) else cache.digest(cache.program_identity(path), args)
+    except OSError:
+        return None
+
+
+def _probe_known(path: str, args: tuple[str, ...]) -> bool:
+    """Whether the probe's output is in the cache."""
+    from migrate import cache
+
+    key = _probe_key(path, args)
+    return key is not None and cache.read("probes", key) is not None
+
+
 @lru_cache(maxsize=None)
 def _probe(path: str, args: tuple[str, ...], name: str) -> str:
     """Run a version probe once per program per process, and once per program build (on-disk cache)."""
     from migrate import cache
 
-    try:  # a script (a version manager's shim) may run another program each time: never cached
-        key = None if _is_script(path) else cache.digest(cache.program_identity(path), args)
-    except OSError:
-        key = None
+    key = _probe_key(path, args)
     if key is not None:
         known = cache.read("probes", key)
         if known is not None:

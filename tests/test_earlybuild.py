@@ -120,25 +120,54 @@ def test_a_process_that_dies_before_it_builds_leaves_no_kustomize_behind(tmp_pat
     assert not _alive(int(pid))
 
 
-def test_a_migration_in_a_new_process_builds_once_with_the_early_kustomize(tmp_path):
-    """A wrapper logs each run of the real Kustomize: one build, of the early root, and the
-    overlay verifies; no root is left behind."""
+def _migrate_in_new_process(tmp_path: Path, *extra: object) -> tuple[subprocess.CompletedProcess, bool]:
+    """Run a migration as a new process with TMPDIR in ``tmp_path``; whether an early build's
+    root appeared there while it ran."""
+    case = FIXTURES / "example-pd-disaggregation"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", CONSOLE, case / "values.yaml", "-o", tmp_path / "pd", "--release",
+                             "pd", "--namespace", "default", "--verify-against", case / "manifest.yaml", *extra],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = False
+    while proc.poll() is None:
+        seen = seen or any(p.name.startswith("helm-to-kustomize-build-") for p in tmp_path.iterdir())
+        time.sleep(0.002)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), seen
+
+
+def test_a_migration_in_a_new_process_starts_kustomize_early_and_leaves_nothing(tmp_path):
+    done, seen = _migrate_in_new_process(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "verify: equivalent to the Helm render" in done.stdout
+    assert seen
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("helm-to-kustomize-build-")]
+
+
+def test_a_program_not_yet_checked_is_not_started_early(tmp_path):
+    """A script (its version probe is never kept) gets no build arguments before its version is
+    checked: every run of it is a probe or a build of the overlay, none of an early root."""
     real = tools.find_kustomize().path
     log = tmp_path / "runs.log"
     wrapper = tmp_path / ("kubectl-logged" if tools._is_kubectl(real) else "kustomize-logged")
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
     wrapper.chmod(0o755)
-    case = FIXTURES / "example-pd-disaggregation"
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", CONSOLE, case / "values.yaml", "-o", tmp_path / "pd", "--release",
-                           "pd", "--namespace", "default", "--verify-against", case / "manifest.yaml", "--kustomize",
-                           wrapper], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    done, seen = _migrate_in_new_process(tmp_path, "--kustomize", wrapper)
     assert done.returncode == 0, done.stderr
-    assert "verify: equivalent to the Helm render" in done.stdout
-    builds = [line.split() for line in log.read_text().splitlines() if "version" not in line]
-    assert len(builds) >= 1
-    assert Path(builds[0][-1]).name.startswith("helm-to-kustomize-build-")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("helm-to-kustomize-build-")]
+    assert not seen
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert runs and all(run[0] == "version" or "helm-to-kustomize-build-" not in run[-1] for run in runs)
+
+
+def test_the_program_started_early_is_one_whose_probe_is_kept(tmp_path, monkeypatch):
+    real = tools.find_kustomize().path
+    assert tools.kustomize_prefix(real) == _prefix()
+    monkeypatch.setenv("HELM_TO_KUSTOMIZE_CACHE", str(tmp_path / "empty"))  # never probed here
+    assert tools.kustomize_prefix(real) is None
+    script = ROOT / "tests" / "data" / "fake-tools" / "kustomize"
+    assert tools.kustomize_prefix(str(script)) is None
+    with pytest.raises(ToolError, match="not found"):
+        tools.kustomize_prefix(str(tmp_path / "missing"))
 
 
 def test_a_failed_migration_stops_the_early_kustomize(tmp_path):
@@ -178,3 +207,20 @@ def test_a_thread_still_running_gets_the_ordinary_exit():
                           text=True, timeout=60)
     assert done.returncode == 4
     assert done.stdout.endswith("thread finished\nexit handler ran\n")
+
+
+def test_a_forked_child_does_not_keep_the_fifo_open():
+    """A process forked after the start (and not exec'd) closes the parent's FIFO: were it to
+    keep a writer open, Kustomize would wait for the end of the file until that child exits."""
+    overlay = EXAMPLES / "single-node-nvidia"
+    early = earlybuild.Early(_prefix())
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        time.sleep(30)
+        os._exit(0)
+    try:
+        with tools.timeout_set(10):
+            assert early.build(overlay, [*_prefix(), str(overlay)]) == tools.run([*_prefix(), str(overlay)])
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)

@@ -40,11 +40,12 @@ def _exit(exc: SystemExit) -> None:
         print(code, file=sys.stderr)
         code = 1
     atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: what could not be written is lost, as on an ordinary exit
-        code = code or 120
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: as the ordinary exit, 120
+            code = code or 120
     os._exit(code or 0)
 
 

@@ -243,8 +243,13 @@ _reporter: Any = None  # in a worker process: the queue each finished job is put
 
 
 def _set_reporter(queue: Any) -> None:
+    """A worker's set-up: where it reports, and jsonschema alone (also when the worker is not
+    forked but started anew, and so inherits nothing from execute)."""
     global _reporter
     _reporter = queue
+    from migrate import values
+
+    values.quick_check(False)
 
 
 def _chunk_in_worker(work: ChunkWork, indices: list[int], jobs: list[Job], args: list[Any]) -> None:

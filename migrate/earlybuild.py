@@ -58,24 +58,18 @@ class Early:
         from migrate import tools
 
         self.prefix = tuple(prefix)
-        self.owner = os.getpid()
         self.root = os.path.realpath(_new_root())
         fifo = os.path.join(self.root, _KUSTOMIZATION)
         self._fd = -1
+        self.proc: subprocess.Popen | None = None
         with _lock:
             _open.add(self)
         try:
             os.mkfifo(fifo, 0o600)
             self._fd = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)
-            self.proc = subprocess.Popen([*self.prefix, self.root], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                         preexec_fn=_dies_with(os.getpid()))
-            with tools._LIVE_LOCK:
-                tools._LIVE[self.proc] = os.getpid()
+            self.proc = tools.spawn([*self.prefix, self.root], preexec_fn=_dies_with(os.getpid()))
         except BaseException:  # a signal too: what was started is stopped
-            if getattr(self, "proc", None) is not None:
-                tools._stop(self.proc)
-            self.close()
+            self.stop()
             raise
 
     def build(self, directory: Path, shown: Sequence[str]) -> str | None:
@@ -129,28 +123,22 @@ class Early:
         """Kill the process (a build nobody takes) and remove its root."""
         from migrate import tools
 
-        if getattr(self, "proc", None) is not None:
+        if self.proc is not None:
             tools._stop(self.proc)
         self.close()
 
     def close(self) -> None:
         """Close the FIFO, forget the process and remove the root (the process is left to end)."""
+        from migrate import tools
+
         with _lock:
             _open.discard(self)
         if self._fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = -1
-        proc = getattr(self, "proc", None)
-        if proc is not None:
-            from migrate import tools
-
-            with tools._LIVE_LOCK:
-                tools._LIVE.pop(proc, None)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+        if self.proc is not None:
+            tools.release(self.proc)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -211,8 +199,6 @@ def take(prefix: Sequence[str]) -> Early | None:
         early, _pending = _pending, None
     if early is None:
         return None
-    if early.owner != os.getpid():  # a forked worker: the parent's, not ours to write or stop
-        return None
     if early.prefix != tuple(prefix):
         early.stop()
         return None
@@ -225,14 +211,14 @@ def discard() -> None:
     global _pending
     with _lock:
         _pending = None
-        left = [early for early in _open if early.owner == os.getpid()]
+        left = list(_open)
     for early in left:
         early.stop()
 
 
 def _forget_in_child() -> None:
     """In a process forked from this one: the parent's FIFOs are closed (a writer kept open
-    would keep its Kustomize waiting), its builds are not this process's."""
+    would keep its Kustomize waiting), and its builds are not this process's to take or stop."""
     global _pending
     for early in list(_open):
         if early._fd >= 0:

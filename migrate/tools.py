@@ -154,28 +154,14 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = 
         _raise_stopping()
     seconds = command_timeout() if timeout is None else timeout
     deadline = time.monotonic() + seconds
-    try:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-    except FileNotFoundError as exc:
-        raise ToolError(f"`{cmd[0]}` not found: {HOW_TO_GET}") from exc
-    except PermissionError as exc:
-        raise ToolError(f"`{cmd[0]}` is not executable: {HOW_TO_GET}") from exc
-    except OSError as exc:
-        raise ToolError(f"`{cmd[0]}` cannot run ({exc.strerror}): {HOW_TO_GET}") from exc
-    with _LIVE_LOCK:
-        _LIVE[proc] = os.getpid()
+    proc = spawn(cmd, cwd=cwd)
     try:
         out, err = _collect(proc, cmd, deadline, seconds, limit)
     except BaseException:
         _stop(proc)
         raise
     finally:
-        with _LIVE_LOCK:
-            _LIVE.pop(proc, None)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        release(proc)
     stderr = err.decode("utf-8", errors="replace")
     if proc.returncode < 0 and _stopping is not None:  # killed by :func:`interrupt`, in another thread
         _raise_stopping()
@@ -186,6 +172,33 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = 
     if proc.returncode != 0:
         raise CommandFailed(cmd, proc.returncode, stdout, stderr)
     return stdout
+
+
+def spawn(cmd: Sequence[str], *, cwd: Path | None = None, **popen: Any) -> subprocess.Popen:
+    """Start ``cmd`` as :func:`run` does (its own session, output read through pipes, known to
+    :func:`stop_all`); ToolError when it cannot start. :func:`release` it when done."""
+    try:
+        proc = subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, **popen)
+    except FileNotFoundError as exc:
+        raise ToolError(f"`{cmd[0]}` not found: {HOW_TO_GET}") from exc
+    except PermissionError as exc:
+        raise ToolError(f"`{cmd[0]}` is not executable: {HOW_TO_GET}") from exc
+    except OSError as exc:
+        raise ToolError(f"`{cmd[0]}` cannot run ({exc.strerror}): {HOW_TO_GET}") from exc
+    with _LIVE_LOCK:
+        _LIVE[proc] = os.getpid()
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    """Forget a command :func:`spawn` started and close its pipes (it is left to end)."""
+    with _LIVE_LOCK:
+        _LIVE.pop(proc, None)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def _collect(proc: subprocess.Popen, cmd: Sequence[str], deadline: float, seconds: float,
@@ -523,7 +536,7 @@ def _kustomize_tool(path: str) -> Tool:
                 f"need kubectl >= {_fmt(MIN_KUBECTL)} or kustomize >= {_fmt(MIN_KUSTOMIZE)}; {HOW_TO_GET}"
             )
         return Tool("kustomize", (path,), _fmt(kustomize))
-    version = _probe_version(path, ("version",), "kustomize")
+    version = _probe_version(path, _kustomize_probe(path), "kustomize")
     if version < MIN_KUSTOMIZE:
         raise ToolError(
             f"kustomize {_fmt(version)} at {path} is too old: need kustomize >= {_fmt(MIN_KUSTOMIZE)}; {HOW_TO_GET}"
@@ -551,7 +564,7 @@ def _probe_version(path: str, args: tuple[str, ...], name: str) -> Version:
 
 def _kubectl_versions(path: str) -> tuple[Version, Version]:
     """kubectl's own version and the version of the Kustomize built into it."""
-    text = _probe(path, ("version", "--client"), "kubectl")
+    text = _probe(path, _kustomize_probe(path), "kubectl")
     client = re.search(r"Client Version:.*?v?(\d+)\.(\d+)\.(\d+)", text)
     kustomize = re.search(r"Kustomize Version:.*?v?(\d+)\.(\d+)\.(\d+)", text)
     if client is None:

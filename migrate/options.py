@@ -46,3 +46,4 @@ class MigrateOptions:
     tools: ToolOptions = field(default_factory=ToolOptions)
     color: bool = False
     debug: bool = False
+    quick_schema_check: bool = True  # values.validate(quick=...); batch: False

@@ -156,7 +156,7 @@ def _dotted(path: Any) -> str:
     return out or "(root)"
 
 
-def validate(effective: dict[str, Any], version: str, file: str | None = None) -> None:
+def validate(effective: dict[str, Any], version: str, file: str | None = None, *, quick: bool = True) -> None:
     """Check effective values against the chart's JSON schema, as Helm does before rendering.
 
     ``jsonschema`` decides, and words every error. Its import alone takes about 40 ms, most of
@@ -164,12 +164,15 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
     ``fastjsonschema`` (kept in the cache, see :func:`_quick`): values it passes are valid.
     Values it refuses, and a schema it cannot compile, go to ``jsonschema``. The one risk,
     values that ``fastjsonschema`` passes and ``jsonschema`` refuses, is what the tests look
-    for: they compare the two on every fixture's values and on generated ones.
+    for: they compare the two on every fixture's values and on generated ones. ``quick=False``
+    (``batch``: its workers validate many releases, so jsonschema's import is paid once per
+    worker, and compiling each chart version's check on an empty cache would cost more than it
+    saves) leaves the decision to jsonschema alone.
     """
     if not resources.chart_schema_path(version).is_file():  # before v0.2.8: Helm checks nothing
         return
-    quick = _quick(version) if _quick_first else None
-    if quick is not None and quick(effective):
+    check = _quick(version) if quick else None
+    if check is not None and check(effective):
         return
     validator = _validator(version)
     if validator.is_valid(effective):
@@ -186,15 +189,6 @@ def validate(effective: dict[str, Any], version: str, file: str | None = None) -
 
 
 QUICK_SECTION = "validators"
-_quick_first = True
-
-
-def quick_check(enabled: bool) -> None:
-    """Whether :func:`validate` tries the quick check first. A batch turns it off: its workers
-    validate many releases, so jsonschema's import is paid once per worker, and compiling the
-    quick check of each chart version on an empty cache would cost more than it saves."""
-    global _quick_first
-    _quick_first = enabled
 
 
 @lru_cache(maxsize=4)

@@ -412,3 +412,28 @@ def test_library_parts_of_different_building_blocks_are_rendered_together_from_a
     assert len(set(library_parts)) == len(library_parts) >= 3  # different blocks: different tokens
     # rendered in fewer processes than there are parts (all in one when the threads reach them together)
     assert 0 < sum(1 for built in parts if built) < len(library_parts)
+
+
+def test_a_batch_checks_values_with_jsonschema_alone_and_a_single_migration_compiles_the_quick_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From an empty cache, a batch writes no compiled values check (jsonschema checks its
+    releases), while one migration compiles and keeps it."""
+    from migrate import cache, values
+    from migrate.commands import migrate as command
+    from migrate.options import MigrateOptions
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    values._quick.cache_clear()
+    try:
+        names = SOME[:2]
+        opts = batch.BatchOptions(values_dir=FIXTURES, output=tmp_path / "out", index=cases_index(tmp_path, names),
+                                  verify_against_dir=FIXTURES, jobs=2, progress=io.StringIO())
+        assert batch.execute(opts).exit_code == 0
+        assert not (tmp_path / "cache" / values.QUICK_SECTION).exists()
+        case = CASES[names[0]]
+        command.migrate(MigrateOptions(values=FIXTURES / names[0] / "values.yaml", output=tmp_path / "one",
+                                       release=case["release"], namespace=case["namespace"],
+                                       verify_against=FIXTURES / names[0] / "manifest.yaml"))
+        assert list((tmp_path / "cache" / values.QUICK_SECTION).iterdir())
+    finally:
+        values._quick.cache_clear()

@@ -73,18 +73,7 @@ def run(opts: BatchOptions) -> int:
 
 
 def execute(opts: BatchOptions) -> BatchResult:
-    """Find the jobs, check the tools once, place the library, migrate everything (values are
-    checked by jsonschema alone: see migrate.values.quick_check)."""
-    from migrate import values
-
-    values.quick_check(False)
-    try:
-        return _execute(opts)
-    finally:
-        values.quick_check(True)
-
-
-def _execute(opts: BatchOptions) -> BatchResult:
+    """Find the jobs, check the tools once, place the library, migrate everything."""
     jobs = load_jobs(opts.values_dir, opts.index, namespace=opts.namespace, chart_version=opts.chart_version,
                      renders=opts.verify_against_dir)
     check_kustomize(opts.tools)
@@ -138,7 +127,8 @@ def default_jobs() -> int:
 def migrate_options(job: Job, opts: BatchOptions) -> MigrateOptions:
     return MigrateOptions(values=job.values, output=opts.output / job.name, release=job.release,
                           namespace=job.namespace, chart_version=job.chart_version, force=opts.force,
-                          allow_unmapped=opts.allow_unmapped, tools=opts.tools, debug=opts.debug)
+                          allow_unmapped=opts.allow_unmapped, tools=opts.tools, debug=opts.debug,
+                          quick_schema_check=False)  # jsonschema alone: see values.validate
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -243,13 +233,8 @@ _reporter: Any = None  # in a worker process: the queue each finished job is put
 
 
 def _set_reporter(queue: Any) -> None:
-    """A worker's set-up: where it reports, and jsonschema alone (also when the worker is not
-    forked but started anew, and so inherits nothing from execute)."""
     global _reporter
     _reporter = queue
-    from migrate import values
-
-    values.quick_check(False)
 
 
 def _chunk_in_worker(work: ChunkWork, indices: list[int], jobs: list[Job], args: list[Any]) -> None:
@@ -367,7 +352,7 @@ def _warm(jobs: list[Job]) -> None:
     for version in sorted({job.chart_version for job in jobs if job.chart_version}):
         try:
             load_table(version)
-            values.validate(values.load_defaults(version), version)
+            values.validate(values.load_defaults(version), version, quick=False)  # as the workers
         except Exception:  # noqa: BLE001 - the migration of that version reports it
             pass
 

@@ -81,7 +81,7 @@ def migrate(opts: MigrateOptions, *, kustomize_build: Callable[[Path, str | None
         real = side
 
         def check() -> list[str]:
-            values.validate(effective, version, str(opts.values))
+            values.validate(effective, version, str(opts.values), quick=opts.quick_schema_check)
             warnings = model_disagreement(real, effective, release, namespace, version)
             # what the end of the migration imports and looks up, while Kustomize renders
             from migrate import hints, placement  # noqa: F401
@@ -253,7 +253,7 @@ def validate_offline(effective: dict, user: dict, version: str, opts: MigrateOpt
     from migrate import values
 
     try:
-        values.validate(effective, version, str(opts.values))
+        values.validate(effective, version, str(opts.values), quick=opts.quick_schema_check)
     except InputError as exc:
         raise _with_fitting_versions(exc, user, version, opts) from None
 
@@ -280,7 +280,8 @@ def _fits(user: dict, version: str) -> None:
     from migrate.plan import account
 
     defaults = values.load_defaults(version)
-    values.validate(values.merge_defaults(defaults, user), version)
+    # jsonschema alone: it is loaded already, and compiling a quick check for each version costs more
+    values.validate(values.merge_defaults(defaults, user), version, quick=False)
     if any(leaf.status == "unmapped" or (leaf.status == "ignored" and leaf.hint)
            for leaf in account(load_table(version), user, defaults)):
         raise InputError("not mapped")

@@ -16,7 +16,6 @@ Without ``--format``, ``--report FILE`` holds the JSON migration report (as befo
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +92,8 @@ def _verdict(outcome: Outcome) -> tuple[bool, str]:
 
 
 def junit(outcome: Outcome, color: bool = False) -> str:
+    import xml.etree.ElementTree as ET  # here, as in the JUnit reporter: most runs write no JUnit
+
     report = as_json(outcome)
     verification = outcome.verification
     objects = list(verification.objects) if verification is not None else []

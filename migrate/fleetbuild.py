@@ -17,7 +17,7 @@ in one build only when they cannot:
   ConfigMap stays in the build until its end), or naming the same objects (a hint the
   caller may give), go to separate groups;
 * they make the same build-wide settings (``configurations``, ``crds``, ``openapi``
-  anywhere in their tree); an overlay with ``vars``, ``buildMetadata``, a remote
+  anywhere in their tree); an overlay with ``vars``, ``buildMetadata``, ``sortOptions``, a remote
   resource or a kustomization that cannot be read is built alone.
 
 After a combined build, an overlay whose objects share a name with another overlay's,
@@ -50,12 +50,13 @@ from typing import Any
 
 from migrate import yamlio
 from migrate.errors import MigrateError, ToolError
+from migrate.tools import ROOT_ONLY_FIELDS
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_GROUP = 40  # overlays in one Kustomize process: its work per overlay grows with the build (42 ms at 50, 106 ms at 400)
 # Fields whose effect reaches past the kustomization that sets them.
 _SHARED_FIELDS = ("configurations", "crds", "openapi")
-_ALONE_FIELDS = ("vars", "buildMetadata")
+_ALONE_FIELDS = ("vars", *ROOT_ONLY_FIELDS)
 _ANNOTATION_DOMAIN = "fleet.helm-to-kustomize.io"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DOCUMENT_SEPARATOR = re.compile(r"^---\n", re.MULTILINE)

@@ -414,10 +414,14 @@ def _early_build(cmd: list[str], overlay_dir: Path) -> str | None:
     return taken.build(overlay_dir, cmd) if taken is not None else None
 
 
+# What Kustomize applies only in the kustomization at the root of a build (a nested one's is
+# ignored): an overlay that sets them builds otherwise under another root (fleetbuild, earlybuild).
+ROOT_ONLY_FIELDS = ("buildMetadata", "sortOptions")
+
+
 def _sets_build_options(overlay_dir: Path) -> bool:
-    """Whether the kustomization sets what only a root kustomization applies (sortOptions) or
-    what records where objects came from (buildMetadata): such a build is not run under another
-    root."""
+    """Whether the kustomization (its text: a mention is enough) may set :data:`ROOT_ONLY_FIELDS`;
+    such a build is not run under another root."""
     for name in _KUSTOMIZATION_FILES:
         path = overlay_dir / name
         if path.is_file():
@@ -425,7 +429,7 @@ def _sets_build_options(overlay_dir: Path) -> bool:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 return True
-            return "sortOptions" in text or "buildMetadata" in text
+            return any(field in text for field in ROOT_ONLY_FIELDS)
     return True
 
 

@@ -161,6 +161,20 @@ def test_overlays_with_other_build_wide_settings_are_not_combined(tmp_path: Path
     assert results(fleetbuild.build_all([plain, configured, with_vars])) == alone([plain, configured, with_vars])
 
 
+def test_an_overlay_that_sets_what_only_a_root_applies_is_built_alone(tmp_path: Path) -> None:
+    """sortOptions is applied only at the root of a build: listed under a generated root, the
+    overlay would print its objects in another order."""
+    plain = app(tmp_path, "plain", prefix="p-")
+    fifo = overlay(tmp_path, "fifo", "namePrefix: f-\nresources: [z.yaml, a.yaml]\nsortOptions:\n  order: fifo\n",
+                   z_yaml="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n",
+                   a_yaml="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    shapes = fleetbuild._Shapes()
+    assert shapes.of(fifo).alone and not shapes.of(plain).alone
+    built = fleetbuild.build_all([plain, fifo])
+    assert built[1] == tools.kustomize_build(fifo)
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(built[1])] == ["f-z", "f-a"]  # as listed
+
+
 def test_an_overlay_that_cannot_be_read_is_built_alone(tmp_path: Path) -> None:
     good = app(tmp_path, "good", prefix="g-")
     unreadable = overlay(tmp_path, "unreadable", "resources: [\n")

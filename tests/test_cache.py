@@ -142,6 +142,23 @@ def test_library_digest_kept_per_file_sees_every_change(tmp_path, monkeypatch):
     assert _fresh_digest(tree) not in (original, changed)
 
 
+def test_library_digest_follows_links_and_walks_a_looped_tree_once(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "patch.yaml").write_text("kind: A\n")
+    tree = tmp_path / "library"
+    (tree / "base").mkdir(parents=True)
+    (tree / "base" / "kustomization.yaml").write_text("resources: []\n")
+    (tree / "base" / "linked").symlink_to(shared)  # Kustomize reads through the link
+    (tree / "base" / "loop").symlink_to(tree / "base")  # a link back up: walked once
+    before = _fresh_digest(tree)
+    (shared / "patch.yaml").write_text("kind: B\n")
+    assert _fresh_digest(tree) != before
+    (tree / "base" / "linked").unlink()
+    assert _fresh_digest(tree) not in (before, _fresh_digest(shared))
+
+
 def test_a_damaged_kept_tree_digest_is_made_again(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     (tmp_path / "library").mkdir()

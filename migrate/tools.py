@@ -179,7 +179,7 @@ def spawn(cmd: Sequence[str], *, cwd: Path | None = None, **popen: Any) -> subpr
     :func:`stop_all`); ToolError when it cannot start. :func:`release` it when done."""
     try:
         proc = subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, **popen)
+                                stderr=subprocess.PIPE, start_new_session=True, env=go_environment(), **popen)
     except FileNotFoundError as exc:
         raise ToolError(f"`{cmd[0]}` not found: {HOW_TO_GET}") from exc
     except PermissionError as exc:
@@ -189,6 +189,22 @@ def spawn(cmd: Sequence[str], *, cwd: Path | None = None, **popen: Any) -> subpr
     with _LIVE_LOCK:
         _LIVE[proc] = os.getpid()
     return proc
+
+
+# Kustomize, kubectl and Helm are Go programs. At Go's default (GOGC=100) a build of one overlay
+# spends about a quarter of its CPU collecting garbage; GOGC=400 lets the heap grow to five times
+# what is live before a collection. Measured with kubectl: one overlay 0.75x the CPU and 0.84x
+# the time (peak 68 -> 74 MiB); one build of 51 overlays 0.76x the CPU and 0.90x the time (peak
+# 100 -> 133 MiB). What the user set (GOGC, or GOMEMLIMIT to bound memory) is kept.
+GO_GC = "400"
+
+
+def go_environment() -> dict[str, str] | None:
+    """The environment of a command: this process's, with :data:`GO_GC` unless GOGC or
+    GOMEMLIMIT is set (None: this process's as it is)."""
+    if "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+        return None
+    return {**os.environ, "GOGC": GO_GC}
 
 
 def release(proc: subprocess.Popen) -> None:

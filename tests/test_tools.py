@@ -138,7 +138,7 @@ def test_kubectl_build_uses_kubectl_kustomize(isolated: Path, tmp_path: Path) ->
 
 
 def test_version_probed_once_per_process(isolated: Path) -> None:
-    kustomize = fake(isolated, "kustomize", "v5.5.0")
+    fake(isolated, "kustomize", "v5.5.0")
     for _ in range(3):
         tools.find_kustomize()
     assert (isolated / "probes.log").read_text().count("probe") == 1
@@ -157,6 +157,19 @@ def test_run_carries_command_and_output(tmp_path: Path) -> None:
     assert error.cmd[0] == "sh"
     assert "Error: bad" in str(error)
 
+
+
+@pytest.mark.parametrize(("set_by_user", "seen"), [({}, "GOGC=400 GOMEMLIMIT="), ({"GOGC": "50"}, "GOGC=50 GOMEMLIMIT="),
+                                                   ({"GOMEMLIMIT": "1GiB"}, "GOGC= GOMEMLIMIT=1GiB")],
+                         ids=["default", "user-gogc", "user-memory-limit"])
+def test_go_programs_collect_garbage_less_unless_the_user_says(monkeypatch, set_by_user, seen) -> None:
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    monkeypatch.setenv("HELM_TO_KUSTOMIZE_SEEN", "kept")
+    for name, value in set_by_user.items():
+        monkeypatch.setenv(name, value)
+    out = tools.run(["sh", "-c", 'echo "GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT $HELM_TO_KUSTOMIZE_SEEN"'])
+    assert out == f"{seen} kept\n"
 
 # the real tools
 

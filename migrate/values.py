@@ -214,12 +214,11 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
         raw = path.read_bytes()
     except OSError:
         return None
-    import hashlib
     import importlib.util
     import marshal
 
     options = {"use_default": False, "detailed_exceptions": False}
-    key = cache.digest("values-schema", hashlib.sha256(raw).hexdigest(), fastjsonschema.VERSION, options,
+    key = cache.digest("values-schema", cache.sha256(raw).hexdigest(), fastjsonschema.VERSION, options,
                        importlib.util.MAGIC_NUMBER.hex())
     code = None
     body = cache.read_signed(QUICK_SECTION, key)

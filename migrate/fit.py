@@ -92,7 +92,6 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
     addressed.update({_key(t): _unprefixed(_key(lib)[1], overlay) for lib, t in pairs})
     live = markers.live(_patched(marked, overlay))
     overlay.literals = {name: value for name, value in overlay.literals.items() if name in live}
-    residual: dict[Key, tuple[Any, Any]] = {}
     ov.write(overlay, staging)
     try:
         rendered = build(staging)
@@ -104,8 +103,8 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
                         "the patches edit list items by index without naming them")
         ov.write(overlay, staging)
         rendered = build(staging)
+    residual: dict[Key, tuple[Any, Any]] = _residual(_objects(rendered), targets, namespace)  # of `rendered`
     for _ in range(MAX_ROUNDS):
-        residual = _residual(_objects(rendered), targets, namespace)
         before = list(overlay.patches)
         if not residual or not _fix(overlay, residual, addressed):
             break
@@ -116,8 +115,9 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
             overlay.patches = before
             ov.write(overlay, staging)
             rendered = build(staging)
+            residual = _residual(_objects(rendered), targets, namespace)
             break
-    residual = _residual(_objects(rendered), targets, namespace)
+        residual = _residual(_objects(rendered), targets, namespace)
     return Fit(overlay, rendered, sorted(f"{kind}/{name}" for kind, name in residual), warnings)
 
 

@@ -47,12 +47,13 @@ Build = Callable[[Path], str]
 class Fit:
     """What the fit made: the overlay as written (name prefix, the literals kept, components
     after any the library refused, patches with their role, objects, images), the warnings of
-    the fit, its last render, and the objects that render still gets wrong."""
+    the fit, its last render (text and objects), and the objects that render still gets wrong."""
 
     overlay: ov.Overlay
     rendered: str
     residual: list[str]
     warnings: list[str]
+    objects: list[dict]  # of the last render, as parsed (read-only)
 
     @property
     def literals(self) -> dict[str, str]:
@@ -103,7 +104,11 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
                         "the patches edit list items by index without naming them")
         ov.write(overlay, staging)
         rendered = build(staging)
-    residual: dict[Key, tuple[Any, Any]] = _residual(_objects(rendered), targets, namespace)  # of `rendered`
+    def judged(text: str) -> tuple[list[dict], dict[Key, tuple[Any, Any]]]:
+        objects = _objects(text)
+        return objects, _residual(objects, targets, namespace)
+
+    objects, residual = judged(rendered)  # always those of `rendered`
     for _ in range(MAX_ROUNDS):
         before = list(overlay.patches)
         if not residual or not _fix(overlay, residual, addressed):
@@ -115,10 +120,10 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
             overlay.patches = before
             ov.write(overlay, staging)
             rendered = build(staging)
-            residual = _residual(_objects(rendered), targets, namespace)
+            objects, residual = judged(rendered)
             break
-        residual = _residual(_objects(rendered), targets, namespace)
-    return Fit(overlay, rendered, sorted(f"{kind}/{name}" for kind, name in residual), warnings)
+        objects, residual = judged(rendered)
+    return Fit(overlay, rendered, sorted(f"{kind}/{name}" for kind, name in residual), warnings, objects)
 
 
 def _patched(marked: list[dict], overlay: ov.Overlay) -> list[dict]:
@@ -462,11 +467,6 @@ def _effect(op: dict) -> str:
 # --- object helpers ---------------------------------------------------------------------------
 
 
-
-
-def objects_of(text: str) -> list[dict]:
-    """The objects of a render (Kustomize's output)."""
-    return _objects(text)
 
 
 def _objects(text: str) -> list[dict]:

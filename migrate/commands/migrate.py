@@ -299,9 +299,9 @@ def _unplaced(exc: InputError) -> str:
 def place_values(plan: Plan, user: dict, table: Any, fitted: Any, staging: Path) -> list:
     """Where each mapped value went; each patch file then says in a comment which values it
     carries (rewritten in place: comments change nothing Kustomize renders)."""
-    from migrate import fit, placement
+    from migrate import placement
 
-    placements = placement.place(plan.leaves, user, table, fitted, fit.objects_of(fitted.rendered))
+    placements = placement.place(plan.leaves, user, table, fitted, fitted.objects)
     for patch in fitted.patches:
         carried = [p.path for p in placements if p.where.startswith("patch ") and patch.path in p.where.split(", ")
                    or p.where == f"patch {patch.path}"]

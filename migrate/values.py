@@ -218,7 +218,7 @@ def _quick(version: str) -> Callable[[Any], bool] | None:
     import marshal
 
     options = {"use_default": False, "detailed_exceptions": False}
-    key = cache.digest("values-schema", cache.sha256(raw).hexdigest(), fastjsonschema.VERSION, options,
+    key = cache.digest("values-schema", cache.bytes_digest(raw), fastjsonschema.VERSION, options,
                        importlib.util.MAGIC_NUMBER.hex())
     code = None
     body = cache.read_signed(QUICK_SECTION, key)

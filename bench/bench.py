@@ -242,10 +242,11 @@ class Run:
     code: int
 
 
-def process_run(cmd: Sequence[object], cache: Path | None = None) -> Run:
+def process_run(cmd: Sequence[object], cache: Path | None = None, *, go_gc: str | None = None) -> Run:
     """Run ``cmd`` (its output thrown away), sampling the memory of its process tree; CPU and the
-    largest process come from the kernel's accounting of the finished tree (wait4)."""
-    env = {**os.environ, **({CACHE_ENV: str(cache)} if cache else {})}
+    largest process come from the kernel's accounting of the finished tree (wait4). ``go_gc``:
+    GOGC for the Go programs it runs (else Go's default, unless set for the bench)."""
+    env = {**os.environ, **({CACHE_ENV: str(cache)} if cache else {}), **({"GOGC": go_gc} if go_gc else {})}
     start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
         proc = subprocess.Popen([str(c) for c in cmd], stdout=devnull, stderr=devnull, env=env)
@@ -313,16 +314,16 @@ class Floor:
         self.one = floor_dir(overlays, work)
         self.groups = [floor_dir(overlays[i:i + GROUP], work) for i in range(0, len(overlays), GROUP)]
 
-    def one_build(self) -> Run:
-        return process_run(kustomize_argv(self.one))
+    def one_build(self, go_gc: str | None = None) -> Run:
+        return process_run(kustomize_argv(self.one), go_gc=go_gc)
 
-    def grouped(self) -> Run:
+    def grouped(self, go_gc: str | None = None) -> Run:
         code = ("import subprocess, sys; from concurrent.futures import ThreadPoolExecutor as P; "
                 "argv = sys.argv[2:-1]; dirs = sys.argv[-1].split('\\n'); "
                 "list(P(int(sys.argv[1])).map(lambda d: subprocess.run([*argv, d], stdout=subprocess.DEVNULL, "
                 "check=True), dirs))")
         return process_run([sys.executable, "-c", code, batch.default_jobs(), *kustomize_argv(Path("x"))[:-1],
-                            "\n".join(str(g) for g in self.groups)])
+                            "\n".join(str(g) for g in self.groups)], go_gc=go_gc)
 
 
 def overlays_in(output: Path) -> list[Path]:
@@ -423,6 +424,9 @@ def fleet_report(work: Path, pool: list, count: int, repeat: int, label: str, ti
               + (f"; exit {m.code}" if m.code else ""))
     f = median_run(floors)
     print(f"  {'floor':<28} {shown(f)}  {f.wall / count * 1000:6.1f} ms/release  memory {mib(f.largest)}")
+    t = median_run([base(tools.GO_GC) for _ in range(repeat)])
+    print(f"  {'(floor at GOGC=' + tools.GO_GC + ')':<28} {shown(t)}  {t.wall / count * 1000:6.1f} ms/release  "
+          f"memory {mib(t.largest)}: as helm-to-kustomize runs Kustomize")
     if one:
         g = median_run([floor.grouped() for _ in range(repeat)])
         print(f"  {'(builds of ' + str(GROUP) + ', ' + str(batch.default_jobs()) + ' at a time)':<28} {shown(g)}  "

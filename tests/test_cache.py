@@ -98,6 +98,27 @@ def test_a_corrupt_entry_is_rendered_again(cli, tmp_path, monkeypatch, damage):
     assert _without_header(_files(tmp_path / "second")) == _without_header(_files(tmp_path / "first"))
 
 
+@pytest.mark.parametrize("size", [100, cache._LARGE + 1], ids=["small", "large"])
+def test_an_entry_reads_back_whole_and_a_changed_byte_removes_it(tmp_path, monkeypatch, size):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    body = os.urandom(size)
+    cache.write_bytes("test", "entry", body)
+    assert cache.read_bytes("test", "entry") == body
+    entry = tmp_path / "cache" / "test" / "entry"
+    raw = bytearray(entry.read_bytes())
+    raw[-1] ^= 1  # the same length, one bit of the body changed
+    entry.write_bytes(bytes(raw))
+    assert cache.read_bytes("test", "entry") is None
+    assert not entry.exists()
+
+
+def test_the_entry_digest_is_sha256_however_it_is_taken():
+    import hashlib
+
+    for data in (b"", b"abc", os.urandom(cache._LARGE + 1)):
+        assert cache.bytes_digest(data) == hashlib.sha256(data).hexdigest() == cache.sha256(data).hexdigest()
+
+
 def test_library_digest_changes_with_any_file(tmp_path):
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "kustomization.yaml").write_text("resources: []\n")

@@ -40,18 +40,6 @@ except ImportError:  # pragma: no cover - depends on the Python version
     except ImportError:
         from hashlib import sha256
 
-_LARGE = 1 << 16  # bytes: a body this large is hashed by OpenSSL
-
-
-def bytes_digest(body: bytes) -> str:
-    """The sha256 (hex) of an entry's body or a file's bytes; by hashlib (OpenSSL, five times as
-    fast) when large (a compiled values schema is 600 KB), so that OpenSSL is loaded only then."""
-    if len(body) > _LARGE:
-        import hashlib
-
-        return hashlib.sha256(body).hexdigest()
-    return sha256(body).hexdigest()
-
 CACHE_ENV = "HELM_TO_KUSTOMIZE_CACHE"
 OFF = ("off", "0", "false", "no")
 FORMAT = "2"  # bump when the meaning of an entry changes
@@ -74,6 +62,19 @@ def digest(*parts: Any) -> str:
     """A stable digest of JSON-serialisable ``parts``."""
     text = json.dumps([FORMAT, *parts], sort_keys=True, separators=(",", ":"), default=str)
     return sha256(text.encode("utf-8")).hexdigest()
+
+
+_LARGE = 1 << 16  # bytes: a body this large is hashed by OpenSSL
+
+
+def bytes_digest(body: bytes) -> str:
+    """The sha256 (hex) of an entry's body or a file's bytes; by hashlib (OpenSSL, five times as
+    fast) when large (a compiled values schema is 600 KB), so that OpenSSL is loaded only then."""
+    if len(body) > _LARGE:
+        import hashlib
+
+        return hashlib.sha256(body).hexdigest()
+    return sha256(body).hexdigest()
 
 
 def program_identity(path: str) -> list[Any]:

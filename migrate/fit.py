@@ -104,6 +104,7 @@ def fit(staging: Path, overlay: ov.Overlay, targets: list[dict], fullname: str,
                         "the patches edit list items by index without naming them")
         ov.write(overlay, staging)
         rendered = build(staging)
+
     def judged(text: str) -> tuple[list[dict], dict[Key, tuple[Any, Any]]]:
         objects = _objects(text)
         return objects, _residual(objects, targets, namespace)

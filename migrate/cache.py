@@ -129,29 +129,32 @@ def _tree_digest(root: Path, folders: tuple[str, ...]) -> str:
     return sha.hexdigest()
 
 
-def _files(directory: str, relative: str, visited: set[tuple[int, int]]) -> Iterator[tuple[str, str]]:
+def _files(directory: str, relative: str, above: set[tuple[int, int]]) -> Iterator[tuple[str, str]]:
     """(path relative to the root, path) of every file below ``directory`` in name order, links
-    followed as Kustomize follows them; a directory reached again through a link is not walked
-    again. Nothing for a directory that cannot be read."""
+    followed as Kustomize follows them: a directory linked from two places is walked under both
+    names. A link to a directory above it (a loop) counts as a file, whose digest is a marker;
+    a directory that cannot be read counts as empty."""
     try:
         info = os.stat(directory)
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError:
         return
-    if (info.st_dev, info.st_ino) in visited:
-        return
-    visited.add((info.st_dev, info.st_ino))
-    for entry in entries:
-        name = entry.name if relative == "." else f"{relative}/{entry.name}"
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            is_dir = False
-        if is_dir:
-            yield from _files(entry.path, name, visited)
-        else:
-            yield name, entry.path
+    identity = (info.st_dev, info.st_ino)
+    above.add(identity)
+    try:
+        for entry in entries:
+            name = entry.name if relative == "." else f"{relative}/{entry.name}"
+            try:
+                inner = os.stat(entry.path) if entry.is_dir() else None
+            except OSError:
+                inner = None
+            if inner is not None and (inner.st_dev, inner.st_ino) not in above:
+                yield from _files(entry.path, name, above)
+            else:
+                yield name, entry.path
+    finally:
+        above.discard(identity)
 
 
 def _memo(key: str) -> dict[str, list[Any]]:

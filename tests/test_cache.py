@@ -163,21 +163,35 @@ def test_library_digest_kept_per_file_sees_every_change(tmp_path, monkeypatch):
     assert _fresh_digest(tree) not in (original, changed)
 
 
-def test_library_digest_follows_links_and_walks_a_looped_tree_once(tmp_path, monkeypatch):
+def test_library_digest_follows_every_link_and_stops_at_a_loop(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    (shared / "patch.yaml").write_text("kind: A\n")
+    shared, other = tmp_path / "shared", tmp_path / "other"
+    for directory in (shared, other):
+        directory.mkdir()
+        (directory / "patch.yaml").write_text(f"kind: {directory.name}\n")
     tree = tmp_path / "library"
     (tree / "base").mkdir(parents=True)
     (tree / "base" / "kustomization.yaml").write_text("resources: []\n")
-    (tree / "base" / "linked").symlink_to(shared)  # Kustomize reads through the link
-    (tree / "base" / "loop").symlink_to(tree / "base")  # a link back up: walked once
-    before = _fresh_digest(tree)
-    (shared / "patch.yaml").write_text("kind: B\n")
-    assert _fresh_digest(tree) != before
-    (tree / "base" / "linked").unlink()
-    assert _fresh_digest(tree) not in (before, _fresh_digest(shared))
+    (tree / "base" / "a").symlink_to(shared)  # Kustomize reads through the link
+    seen = {_fresh_digest(tree)}
+
+    def changed() -> None:
+        digest = _fresh_digest(tree)
+        assert digest not in seen
+        seen.add(digest)
+
+    (shared / "patch.yaml").write_text("kind: edited\n")
+    changed()
+    (tree / "base" / "b").symlink_to(shared)  # a second link to the same directory
+    changed()
+    (tree / "base" / "b").unlink()
+    (tree / "base" / "b").symlink_to(other)
+    changed()
+    (tree / "base" / "loop").symlink_to(tree / "base")  # a link back up: counted, not walked
+    changed()
+    assert _fresh_digest(tree) in seen  # and the loop ends
+    (tree / "base" / "a").unlink()
+    changed()
 
 
 def test_a_damaged_kept_tree_digest_is_made_again(tmp_path, monkeypatch):

@@ -176,10 +176,12 @@ def run(cmd: Sequence[str], *, cwd: Path | None = None, timeout: float | None = 
 
 def spawn(cmd: Sequence[str], *, cwd: Path | None = None, **popen: Any) -> subprocess.Popen:
     """Start ``cmd`` as :func:`run` does (its own session, output read through pipes, known to
-    :func:`stop_all`); ToolError when it cannot start. :func:`release` it when done."""
+    :func:`stop_all`, with :func:`go_environment` unless ``env`` is given); ToolError when it
+    cannot start. :func:`release` it when done."""
+    popen.setdefault("env", go_environment())
     try:
         proc = subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, env=go_environment(), **popen)
+                                stderr=subprocess.PIPE, start_new_session=True, **popen)
     except FileNotFoundError as exc:
         raise ToolError(f"`{cmd[0]}` not found: {HOW_TO_GET}") from exc
     except PermissionError as exc:

@@ -24,13 +24,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrate.errors import InputError, ToolError, exit_for_signal
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 KUSTOMIZE_ENV = "HELM_TO_KUSTOMIZE_KUSTOMIZE"
 HELM_ENV = "HELM_TO_KUSTOMIZE_HELM"
@@ -190,6 +193,10 @@ def spawn(cmd: Sequence[str], *, cwd: Path | None = None, **popen: Any) -> subpr
         raise ToolError(f"`{cmd[0]}` cannot run ({exc.strerror}): {HOW_TO_GET}") from exc
     with _LIVE_LOCK:
         _LIVE[proc] = os.getpid()
+    if _stopping is not None:  # interrupted while it started: :func:`stop_all` may have missed it
+        _stop(proc)
+        release(proc)
+        _raise_stopping()
     return proc
 
 
@@ -317,6 +324,23 @@ def _signal_name(number: int) -> str:
 
 def _size(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 and limit % (1 << 20) == 0 else f"{limit} bytes"
+
+
+SIGNAL_POLL = 0.25  # seconds the main thread waits at most before it looks for a signal again
+
+
+def as_completed(futures: Iterable[Future]) -> Iterator[Future]:
+    """``concurrent.futures.as_completed`` in steps of :data:`SIGNAL_POLL`. Python runs a signal
+    handler in the main thread only; when the kernel hands the signal to another thread, the
+    handler waits until the main thread runs Python code again, which a wait without a time
+    limit does not let it do: a batch worker would wait for migrations that wait for a build
+    that only the handler stops (Ctrl-C would not stop the batch)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=SIGNAL_POLL, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 class Background:

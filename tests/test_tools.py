@@ -159,6 +159,81 @@ def test_run_carries_command_and_output(tmp_path: Path) -> None:
 
 
 
+def test_a_command_started_as_the_run_is_interrupted_is_stopped_not_waited_for(tmp_path, monkeypatch) -> None:
+    """The signal comes while the command starts, after run() looked and before stop_all() can see
+    the command: it is killed with its group, and run() raises as the signal does."""
+    import signal
+    import subprocess
+    import time
+
+    pids = tmp_path / "pids"
+    real = subprocess.Popen
+
+    def started_then_interrupted(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        while not pids.exists() or not pids.read_text().strip():
+            time.sleep(0.01)
+        monkeypatch.setattr(tools, "_stopping", signal.SIGINT)  # what tools.interrupt() does ...
+        tools.stop_all()  # ... while the command is not yet known to it
+        return proc
+
+    monkeypatch.setattr(tools.subprocess, "Popen", started_then_interrupted)
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        tools.run(["sh", "-c", f'sleep 60 & echo "$$ $!" > "{pids}"; wait'], timeout=60)
+    assert time.monotonic() - began < 20
+    for pid in map(int, pids.read_text().split()):
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("wait", ["tools.as_completed", "concurrent.futures.as_completed"])
+def test_the_main_thread_waiting_for_threads_handles_a_signal_another_thread_got(wait) -> None:
+    """SIGINT handed to a worker thread (as the kernel may do with a process's signal) reaches the
+    main thread's handler while it waits for the threads, within a step of the wait."""
+    import subprocess
+    import sys
+    import time
+
+    script = f"""
+import signal, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
+import concurrent.futures
+from migrate import tools
+release = threading.Event()
+pool = ThreadPoolExecutor(1)
+future = pool.submit(lambda: release.wait(3))
+time.sleep(0.2)
+worker = next(t for t in threading.enumerate() if t is not threading.main_thread())
+threading.Timer(0.3, lambda: signal.pthread_kill(worker.ident, signal.SIGINT)).start()
+try:
+    for _ in {wait}([future]):
+        pass
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+release.set()
+"""
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(tools.__file__).parent.parent, capture_output=True,
+                          text=True, timeout=60)
+    took = time.monotonic() - began
+    if wait == "tools.as_completed":
+        assert done.stdout.strip() == "interrupted" and took < 2.5, (done.stdout, done.stderr, took)
+    else:  # the reason for tools.as_completed: the handler waits until the thread is done
+        assert took > 3, (done.stdout, done.stderr, took)
+
+
 @pytest.mark.parametrize(("set_by_user", "seen"), [({}, "GOGC=400 GOMEMLIMIT="), ({"GOGC": "50"}, "GOGC=50 GOMEMLIMIT="),
                                                    ({"GOMEMLIMIT": "1GiB"}, "GOGC= GOMEMLIMIT=1GiB")],
                          ids=["default", "user-gogc", "user-memory-limit"])

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,6 +34,7 @@ from migrate import PROG
 from migrate.errors import EXIT_INTERRUPTED, EXIT_SIGNAL_BASE, InputError, MigrateError
 from migrate.fleet import EXIT_BUG, BatchResult, Job, JobResult, find_render, load_jobs
 from migrate.options import MigrateOptions, ToolOptions
+from migrate.tools import as_completed
 
 EXECUTORS = ("process", "thread")
 LIBRARY_DIR = "kustomize"
@@ -265,7 +266,11 @@ def migrate_chunk(jobs: list[Job], options: list[MigrateOptions], report: Callab
         return result
 
     with ThreadPoolExecutor(min(THREADS, len(jobs)), thread_name_prefix="migrate") as pool:
-        return list(pool.map(one, range(len(jobs))))
+        futures = [pool.submit(one, i) for i in range(len(jobs))]
+        for _ in as_completed(futures):
+            pass
+        return [future.result() for future in futures]
+
 
 
 def _executor(kind: str, workers: int) -> Executor:

@@ -51,7 +51,7 @@ from typing import Any
 
 from migrate import yamlio
 from migrate.errors import MigrateError, ToolError
-from migrate.tools import ROOT_ONLY_FIELDS, as_completed
+from migrate.tools import ROOT_ONLY_FIELDS, in_order
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_GROUP = 40  # overlays in one Kustomize process: its work per overlay grows with the build (42 ms at 50, 106 ms at 400)
@@ -268,10 +268,9 @@ class _Run:
         """Build ``members`` in groups, in parallel; whoever must be built again goes round again."""
         while members:
             groups = groups_of(members, self.max_group)
-            futures = [self.pool.submit(self.group, group) for group in groups]
-            for _ in as_completed(futures):  # in steps: the main thread (verify) sees a signal
-                pass
-            members = [member for future in futures for member in future.result()]
+            # waited for in steps: on the main thread (the hook) a signal is still handled
+            redone = in_order([self.pool.submit(self.group, group) for group in groups])
+            members = [member for redo in redone for member in redo]
 
     def group(self, group: list[_Member]) -> list[_Member]:
         """Build one group; returns the members to build again (apart, or with learned names)."""

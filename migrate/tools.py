@@ -343,6 +343,14 @@ def as_completed(futures: Iterable[Future]) -> Iterator[Future]:
         yield from done
 
 
+def in_order(futures: list[Future]) -> list[Any]:
+    """The results of ``futures`` in their order, as ``Executor.map`` gives them, waited for as
+    :func:`as_completed` waits (the first error raised once all are done)."""
+    for _ in as_completed(futures):
+        pass
+    return [future.result() for future in futures]
+
+
 class Background:
     """A call run in a daemon thread; :meth:`result` waits and returns it or raises its error."""
 

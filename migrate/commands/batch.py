@@ -34,7 +34,7 @@ from migrate import PROG
 from migrate.errors import EXIT_INTERRUPTED, EXIT_SIGNAL_BASE, InputError, MigrateError
 from migrate.fleet import EXIT_BUG, BatchResult, Job, JobResult, find_render, load_jobs
 from migrate.options import MigrateOptions, ToolOptions
-from migrate.tools import as_completed
+from migrate.tools import as_completed, in_order
 
 EXECUTORS = ("process", "thread")
 LIBRARY_DIR = "kustomize"
@@ -266,11 +266,7 @@ def migrate_chunk(jobs: list[Job], options: list[MigrateOptions], report: Callab
         return result
 
     with ThreadPoolExecutor(min(THREADS, len(jobs)), thread_name_prefix="migrate") as pool:
-        futures = [pool.submit(one, i) for i in range(len(jobs))]
-        for _ in as_completed(futures):
-            pass
-        return [future.result() for future in futures]
-
+        return in_order([pool.submit(one, i) for i in range(len(jobs))])
 
 
 def _executor(kind: str, workers: int) -> Executor:

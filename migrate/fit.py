@@ -23,7 +23,7 @@ import jsonpatch
 
 from migrate import guards, images, yamlio
 from migrate import overlay as ov
-from migrate.cache import sha256
+from migrate.cache import digest
 from migrate.mapping import Table
 from migrate.markers import NAMESPACE_TOKEN, PREFIX_TOKEN, Markers, context_tokens, substitute_context
 from migrate.tools import CommandFailed
@@ -183,7 +183,7 @@ def _render_library(staging: Path, overlay: ov.Overlay, build: Build, cache: Ren
             namespace=NAMESPACE_TOKEN if overlay.namespace else None)
         # tokens named after the building blocks: a fleet's renders of different blocks do not
         # clash, and are made in one Kustomize build
-        tag = sha256(json.dumps(marked.kustomization(), sort_keys=True).encode()).hexdigest()[:10]
+        tag = digest(marked.kustomization())[:10]
         prefix, namespace = context_tokens(tag)
         marked.name_prefix = prefix if overlay.name_prefix else None
         marked.namespace = namespace if overlay.namespace else None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT
+from test_faults import _ended, _wait_for
 from migrate import earlybuild, tools
 from migrate.cli import cli as cli_group
 from migrate.errors import ToolError
@@ -25,13 +26,6 @@ def _prefix() -> tuple[str, ...]:
     tool = tools.find_kustomize()
     return tools.kustomize_prefix(tool.path)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -114,10 +108,7 @@ def test_a_process_that_dies_before_it_builds_leaves_no_kustomize_behind(tmp_pat
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 9, done.stderr
     pid = done.stdout.strip()
-    deadline = time.monotonic() + 10
-    while _alive(int(pid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(int(pid))
+    assert _wait_for(lambda: _ended(int(pid)), 10)
 
 
 def _migrate_in_new_process(tmp_path: Path, *extra: object) -> tuple[subprocess.CompletedProcess, bool]:

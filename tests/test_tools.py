@@ -166,6 +166,8 @@ def test_a_command_started_as_the_run_is_interrupted_is_stopped_not_waited_for(t
     import subprocess
     import time
 
+    from test_faults import _ended, _wait_for
+
     pids = tmp_path / "pids"
     real = subprocess.Popen
 
@@ -183,18 +185,7 @@ def test_a_command_started_as_the_run_is_interrupted_is_stopped_not_waited_for(t
         tools.run(["sh", "-c", f'sleep 60 & echo "$$ $!" > "{pids}"; wait'], timeout=60)
     assert time.monotonic() - began < 20
     for pid in map(int, pids.read_text().split()):
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
+        assert _wait_for(lambda: _ended(pid), 10)
 
 
 @pytest.mark.parametrize("wait", ["tools.as_completed", "concurrent.futures.as_completed"])
